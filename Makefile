@@ -1,0 +1,55 @@
+# Netral — set-up, demo, tests and benchmarks. Everything installs into .venv; nothing global but
+# Debian's Chromium for the browser test.
+PY ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+export TOKENIZERS_PARALLELISM := false
+
+.PHONY: install demo test test-fast lint bench train evaluate serve chromium clean
+
+$(STAMP): pyproject.toml
+	@command -v $(PY) >/dev/null 2>&1 || { echo "Python 3.11 ($(PY)) is required"; exit 1; }
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	# torch==2.13.0 is pinned: pip takes the CPU wheel from local disk; other versions pull CUDA builds.
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  echo "Installing Debian's chromium for the browser test"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null) \
+	  || echo "chromium could not be installed; the browser test will be skipped"; }
+
+demo: install
+	$(BIN)/netral demo
+
+test: install chromium
+	$(BIN)/ruff check netral tests
+	$(BIN)/python -m pytest -q
+
+test-fast: install
+	$(BIN)/python -m pytest -q -m "not model and not browser"
+
+lint: install
+	$(BIN)/ruff check netral tests
+
+bench: install
+	$(BIN)/python -m netral.pipeline.bench
+
+train: install
+	$(BIN)/netral train
+
+evaluate: install
+	$(BIN)/netral evaluate
+
+serve: install
+	$(BIN)/netral serve
+
+clean:
+	rm -rf $(VENV) var .pytest_cache

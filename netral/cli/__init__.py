@@ -1,0 +1,42 @@
+"""The ``netral`` command: one Typer app assembled from one sub-app per concern.
+
+Each sub-module only parses arguments, calls service functions and prints; business rules live in
+the services so the HTTP API and the CLI behave the same.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+import typer
+
+app = typer.Typer(help="Netral: pemantauan netralitas ASN di media sosial.", no_args_is_help=True)
+
+# (module, command name) — a sub-app per concern; modules that are absent are skipped so a partial
+# checkout still runs.
+_SUBAPPS = [
+    ("netral.cli.db", "db"),
+    ("netral.cli.roster", "roster"),
+    ("netral.cli.elections", "elections"),
+    ("netral.cli.ingest", None),
+    ("netral.cli.model", "model"),
+    ("netral.cli.training", None),
+    ("netral.cli.scan", None),
+    ("netral.cli.serve", None),
+    ("netral.cli.users", "user"),
+    ("netral.cli.audit", "audit"),
+    ("netral.cli.report", "report"),
+    ("netral.cli.demo", None),
+]
+
+for module_name, name in _SUBAPPS:
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name != module_name:
+            raise
+        continue
+    if name is None:
+        module.register(app)
+    else:
+        app.add_typer(module.app, name=name)

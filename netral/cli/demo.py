@@ -1,0 +1,60 @@
+"""``netral demo``: the whole flow on the embedded defaults, for a fresh machine.
+
+It only strings together the same service functions the other commands use, so a green demo is
+evidence that those commands work together.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from netral.cli.common import console, factory, print_rejections
+from netral.db.engine import upgrade
+from netral.pipeline.ingest import ingest_file
+from netral.pipeline.roster import import_roster, list_accounts
+from netral.settings import REPO_ROOT, get_settings
+
+SAMPLES = REPO_ROOT / "data" / "samples"
+
+
+def demo(
+    samples: Path = typer.Option(SAMPLES, help="folder with roster.csv and posts.jsonl"),
+    serve: bool = typer.Option(True, help="start the web app at the end"),
+) -> None:
+    """Set up the database, load the sample roster and posts, and show what happened."""
+    settings = get_settings()
+    console.rule("1. Basis data")
+    upgrade(settings.db_url)
+    console.print(f"SQLite/URL: {settings.db_url}")
+
+    console.rule("2. Roster ASN")
+    with factory()() as session:
+        roster = import_roster(session, samples / "roster.csv")
+        session.commit()
+        print_rejections(roster.rejections)
+        for acc in list_accounts(session):
+            handles = ", ".join(f"{h.platform}:@{h.handle}" for h in acc.handles)
+            console.print(f"  {acc.nip}  {acc.name:<16} {acc.unit:<45} {handles}")
+    console.print(f"Roster: {roster.created} baru, {roster.updated} diperbarui, {roster.unchanged} tetap")
+
+    console.rule("3. Ingest post contoh")
+    result = ingest_file(factory(), samples / "posts.jsonl", actor="demo")
+    print_rejections(result.rejections)
+    console.print(f"Post disimpan: {result.stored}, sudah ada: {result.duplicates}, "
+                  f"ditolak (bukan akun roster, tidak disimpan): {result.not_on_roster}")
+    _later_steps(serve)
+
+
+def _later_steps(serve: bool) -> None:
+    """Model, scan and web steps, present once those parts of the product exist."""
+    try:
+        from netral.cli.demo_steps import run_model_and_review_steps
+    except ModuleNotFoundError:
+        return
+    run_model_and_review_steps(serve)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("demo")(demo)

@@ -1,0 +1,42 @@
+"""``netral ingest`` and ``netral fetch``: bring posts in from files and snscrape sources."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from tqdm import tqdm
+
+from netral.cli.common import console, factory, print_rejections
+from netral.pipeline.ingest import IngestResult, count_records, ingest_file
+
+
+def _summary(label: str, result: IngestResult) -> None:
+    console.print(
+        f"{label}: {result.stored} disimpan, {result.duplicates} sudah ada (tidak diubah), "
+        f"{result.not_on_roster} ditolak karena bukan akun roster (tidak disimpan), "
+        f"{len(result.rejections)} record tidak valid"
+    )
+    if result.changed_duplicates:
+        console.print(f"  {result.changed_duplicates} post yang sudah ada berbeda isinya; snapshot lama dipertahankan")
+    if result.stored == 0 and result.duplicates and not result.rejections:
+        console.print("  Tidak ada yang berubah: semua post sudah tersimpan sebelumnya.")
+
+
+def ingest(files: list[Path] = typer.Argument(..., help="ekspor JSONL atau CSV")) -> None:
+    """Import posts; only authors on the roster are stored, each post once."""
+    total = IngestResult()
+    for path in files:
+        with tqdm(total=count_records(path), desc=path.name, unit="post", leave=False) as bar:
+            result = ingest_file(factory(), path, on_progress=bar.update)
+        _summary(str(path), result)
+        print_rejections(result.rejections)
+        total.merge(result)
+    if len(files) > 1:
+        _summary("Total", total)
+    if total.rejections:
+        raise typer.Exit(1)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("ingest")(ingest)

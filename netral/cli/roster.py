@@ -1,0 +1,40 @@
+"""``netral roster``: load and list the ASN accounts that are in scope."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.table import Table
+
+from netral.cli.common import console, factory, print_rejections
+from netral.pipeline.roster import import_roster, list_accounts
+
+app = typer.Typer(help="Daftar ASN yang dipantau (roster).", no_args_is_help=True)
+
+
+@app.command("import")
+def import_cmd(path: Path = typer.Argument(..., help="CSV: nip,name,unit,position,handles")) -> None:
+    """Create or update accounts by NIP; bad rows are listed and the good ones kept."""
+    if not path.is_file():
+        raise typer.BadParameter(f"file tidak ditemukan: {path}")
+    with factory()() as session:
+        result = import_roster(session, path)
+        session.commit()
+    console.print(f"Roster {path.name}: {result.created} baru, {result.updated} diperbarui, "
+                  f"{result.unchanged} tidak berubah, {len(result.rejections)} ditolak")
+    print_rejections(result.rejections)
+    if not result.ok:
+        raise typer.Exit(1)
+
+
+@app.command("list")
+def list_cmd(unit: str | None = typer.Option(None, help="hanya unit kerja ini")) -> None:
+    """Accounts with their unit and handles."""
+    with factory()() as session:
+        accounts = list_accounts(session, unit)
+        table = Table("NIP", "Nama", "Unit", "Jabatan", "Akun", title=f"Roster ASN ({len(accounts)})")
+        for acc in accounts:
+            handles = ", ".join(f"{h.platform}:@{h.handle}" for h in acc.handles)
+            table.add_row(acc.nip, acc.name, acc.unit, acc.position, handles)
+    console.print(table)

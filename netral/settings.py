@@ -1,0 +1,69 @@
+"""One typed settings object for the whole application.
+
+Every tunable lives here so that the CLI, the web app and the tests read the same values, and an
+operator can change any of them with a ``NETRAL_``-prefixed environment variable or a ``.env`` file.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="NETRAL_", env_file=".env", extra="ignore")
+
+    data_dir: Path = Field(default=Path("var"), description="SQLite file, model registry, caches")
+    database_url: str | None = Field(default=None, description="SQLAlchemy URL; default SQLite in data_dir")
+    elections_dir: Path = REPO_ROOT / "data" / "elections"
+    labelled_dir: Path = REPO_ROOT / "data" / "labelled"
+    slang_lexicon: Path = REPO_ROOT / "data" / "lexicon" / "slang_id.tsv"
+
+    # Models
+    base_model: str | None = Field(
+        default=None, description="local HF checkpoint dir; default converted e5-small"
+    )
+    max_length: int = 128
+    scan_batch_size: int = 32
+    torch_threads: int | None = None
+
+    # Ingestion
+    max_text_chars: int = 20_000
+    default_timezone: str = Field(default="Asia/Jakarta", description="zone for export times without one")
+    ingest_batch_size: int = 500
+
+    # Review
+    claim_lease_minutes: int = 30
+    require_second_review: bool = True
+
+    # Web
+    secret_key: str = Field(default="dev-only-change-me", description="signs session cookies")
+    host: str = "127.0.0.1"
+    port: int = 8000
+    login_max_attempts: int = 5
+    login_window_seconds: int = 300
+    secure_cookies: bool = False
+
+    @property
+    def db_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'netral.db').resolve()}"
+
+    @property
+    def registry_dir(self) -> Path:
+        return self.data_dir / "models"
+
+    @property
+    def base_cache_dir(self) -> Path:
+        return self.data_dir / "base"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,109 @@
+"""Choose which pool posts go to human/assistant labelling.
+
+A random sample of the shared pools is mostly chatter that takes no side, so the labelled set would
+be starved of the rarer categories (solicitation, party attributes, gestures). Selection is therefore
+stratified by keyword buckets that hint at each guideline category, with a share of unmatched posts so
+the negatives stay realistic. Selection never decides the label: labellers read every text.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from netral.training.dedup import near_duplicate_key
+
+BUCKETS: dict[str, re.Pattern[str]] = {
+    "solicitation": re.compile(r"\b(ayo|yuk|mari|ajak|jangan lupa|wajib pilih)\b"),
+    "vote_call": re.compile(r"\b(coblos|pilih|nomor urut|no urut|nomer|menang|satu putaran|presidenku|lanjutkan)\b"),
+    "attack": re.compile(r"\b(jangan pilih|ganti presiden|dinasti|bohong|pencitraan|gagal|antek|dungu|planga)\b"),
+    "campaign": re.compile(r"\b(kampanye|deklarasi|relawan|visi|misi|program|blusukan|tim pemenangan|tkn|timnas)\b"),
+    "attribute": re.compile(
+        r"\b(salam|jari|metal|kaos|atribut|kader|partai|gerindra|pdip|pdi|pks|nasdem|golkar|pkb|psi|demokrat"
+        r"|perindo|ppp|pan)\b"
+    ),
+    "hashtag": re.compile(r"#\w+"),
+    "neutral_hint": re.compile(r"\b(golput|kpu|bawaslu|netral|asn|pns|debat|dpt|tps|survei|jadwal|logistik)\b"),
+}
+
+POOLS = {
+    "pemilu2024_tweets.jsonl": 1300,
+    "capres2023_tweets_lowercased.jsonl": 1150,
+    "pemilu2024_headlines.jsonl": 520,
+}
+
+
+@dataclass(frozen=True)
+class Candidate:
+    id: str
+    text: str
+    source: str
+    created_at: str
+    bucket: str
+
+
+def _pool_id(pool: str, line_no: int, row: dict[str, object]) -> str:
+    stem = pool.removesuffix(".jsonl")
+    # Some pool ids were mangled by a spreadsheet ("1,73E+18"); only all-digit ids are trustworthy.
+    raw_id = str(row.get("id") or "")
+    return f"{stem}:{raw_id}" if raw_id.isdigit() else f"{stem}:L{line_no}"
+
+
+def select(pool_dir: Path, seed: int = 13) -> list[Candidate]:
+    """Stratified, near-duplicate-free selection across the three pools."""
+    rng = random.Random(seed)
+    seen: set[str] = set()
+    chosen: list[Candidate] = []
+    for pool, quota in POOLS.items():
+        by_bucket: dict[str, list[Candidate]] = {b: [] for b in [*BUCKETS, "other"]}
+        with open(pool_dir / pool, encoding="utf-8") as fh:
+            for line_no, line in enumerate(fh, start=1):
+                row = json.loads(line)
+                text = str(row["text"]).strip()
+                if len(text) < 20:
+                    continue
+                low = text.lower()
+                bucket = next((b for b, rx in BUCKETS.items() if rx.search(low)), "other")
+                created = str(row.get("created_at") or row.get("published") or "")
+                by_bucket[bucket].append(Candidate(_pool_id(pool, line_no, row), text, pool, created, bucket))
+        per_bucket = quota // len(by_bucket)
+        for items in by_bucket.values():
+            rng.shuffle(items)
+            taken = 0
+            for cand in items:
+                key = near_duplicate_key(cand.text)
+                if key in seen:
+                    continue
+                seen.add(key)
+                chosen.append(cand)
+                taken += 1
+                if taken >= per_bucket:
+                    break
+    rng.shuffle(chosen)
+    return chosen
+
+
+def write_batches(cands: list[Candidate], out_dir: Path, n_batches: int) -> list[Path]:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for b in range(n_batches):
+        path = out_dir / f"candidates_{b + 1:02d}.jsonl"
+        with open(path, "w", encoding="utf-8") as fh:
+            for cand in cands[b::n_batches]:
+                fh.write(json.dumps({"id": cand.id, "text": cand.text, "source": cand.source,
+                                     "created_at": cand.created_at}, ensure_ascii=False) + "\n")
+        paths.append(path)
+    return paths
+
+
+if __name__ == "__main__":
+    import sys
+
+    pool_dir = Path(sys.argv[1])
+    out = Path(sys.argv[2])
+    cands = select(pool_dir)
+    for p in write_batches(cands, out, int(sys.argv[3]) if len(sys.argv) > 3 else 4):
+        print(p, len(p.read_text(encoding="utf-8").splitlines()))
