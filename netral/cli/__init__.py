@@ -19,6 +19,7 @@ _SUBAPPS = [
     ("netral.cli.roster", "roster"),
     ("netral.cli.elections", "elections"),
     ("netral.cli.ingest", None),
+    ("netral.cli.fetch", None),
     ("netral.cli.model", "model"),
     ("netral.cli.training", None),
     ("netral.cli.scan", None),

@@ -11,7 +11,7 @@ from netral.cli.common import console, factory, print_rejections
 from netral.pipeline.ingest import IngestResult, count_records, ingest_file
 
 
-def _summary(label: str, result: IngestResult) -> None:
+def print_summary(label: str, result: IngestResult) -> None:
     console.print(
         f"{label}: {result.stored} disimpan, {result.duplicates} sudah ada (tidak diubah), "
         f"{result.not_on_roster} ditolak karena bukan akun roster (tidak disimpan), "
@@ -29,11 +29,11 @@ def ingest(files: list[Path] = typer.Argument(..., help="ekspor JSONL atau CSV")
     for path in files:
         with tqdm(total=count_records(path), desc=path.name, unit="post", leave=False) as bar:
             result = ingest_file(factory(), path, on_progress=bar.update)
-        _summary(str(path), result)
+        print_summary(str(path), result)
         print_rejections(result.rejections)
         total.merge(result)
     if len(files) > 1:
-        _summary("Total", total)
+        print_summary("Total", total)
     if total.rejections:
         raise typer.Exit(1)
 

@@ -1,0 +1,122 @@
+"""``netral train``, ``netral evaluate`` and ``netral predict``."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import typer
+
+from netral.cli.common import console, err_console, factory, fail
+from netral.models.base_model import BaseModelError
+from netral.models.registry import RegistryError, active_version, resolve, set_active
+from netral.settings import get_settings
+from netral.training.data import LabelledDataError
+from netral.training.finetune import TrainConfig
+
+
+def train_cmd(
+    base_model: str | None = typer.Option(None, "--base-model", help="folder checkpoint HF lokal (mis. IndoBERTweet)"),
+    with_decisions: bool = typer.Option(False, help="tambahkan keputusan reviewer ke data latih"),
+    epochs: int = typer.Option(6, help="epoch maksimum (berhenti dini pada dev)"),
+    batch_size: int = typer.Option(16),
+    max_steps: int | None = typer.Option(None, help="batasi langkah (uji cepat)"),
+    limit_train: int | None = typer.Option(None, help="pakai sebagian data latih (uji cepat)"),
+    unfreeze_embeddings: bool = typer.Option(False, help="latih juga embedding kata (lebih lambat)"),
+    seed: int = typer.Option(13),
+) -> None:
+    """Fine-tune a new version; it becomes active only if none is active yet (else use `model promote`)."""
+    from netral.training.service import run_training
+
+    settings = get_settings()
+    config = TrainConfig(epochs=epochs, batch_size=batch_size, max_steps=max_steps, seed=seed,
+                         freeze_embeddings=not unfreeze_embeddings, threads=settings.torch_threads)
+    try:
+        mv = run_training(settings=settings, base_model=base_model, factory=factory() if with_decisions else None,
+                          with_decisions=with_decisions, config=config, limit_train=limit_train)
+    except (BaseModelError, LabelledDataError, RegistryError) as exc:
+        raise fail(str(exc)) from None
+    test = mv.meta["metrics"]["test"]["partisan"]
+    console.print(f"Versi baru {mv.version}: F1 uji {test['f1']:.3f}, recall {test['recall']:.3f}, "
+                  f"presisi {test['precision']:.3f} pada ambang {mv.threshold:.3f}")
+    if active_version(settings.registry_dir) is None:
+        set_active(settings.registry_dir, mv.version)
+        console.print("Belum ada model aktif: versi ini dijadikan aktif.")
+    else:
+        console.print(f"Bandingkan dan aktifkan dengan: netral model promote {mv.version}")
+
+
+def evaluate_cmd(model: str | None = typer.Option(None, help="versi; default yang aktif")) -> None:
+    """Measure a version on the frozen test split beside the TF-IDF and gazetteer baselines."""
+    from netral.training.data import load_splits
+    from netral.training.evaluate import evaluate, render_markdown
+
+    settings = get_settings()
+    try:
+        mv = resolve(settings.registry_dir, model)
+        report = evaluate(mv, load_splits(settings.labelled_dir), max_length=settings.max_length)
+    except (RegistryError, LabelledDataError, ValueError) as exc:
+        raise fail(str(exc)) from None
+    console.print(render_markdown(report))
+    console.print(f"Plot dan laporan: {mv.path / 'eval'}")
+
+
+def predict_cmd(
+    input: Path = typer.Option(..., "--input", help="JSONL: {\"id\", \"text\"} per baris"),
+    output: Path = typer.Option(..., "--output", help="JSONL hasil"),
+    model: str | None = typer.Option(None, help="versi; default yang aktif"),
+    evidence: bool = typer.Option(True, help="sertakan bukti (span) dari konfigurasi pemilu"),
+) -> None:
+    """Score texts with a registered model. Needs no database."""
+    from netral.models.classifier import Classifier
+    from netral.pipeline.evidence import EvidenceExtractor
+
+    settings = get_settings()
+    try:
+        mv = resolve(settings.registry_dir, model)
+    except RegistryError as exc:
+        raise fail(str(exc)) from None
+    if not input.is_file():
+        raise fail(f"file input tidak ditemukan: {input}")
+    items, problems = [], []
+    with input.open(encoding="utf-8", errors="strict") as fh:
+        try:
+            for n, line in enumerate(fh, start=1):
+                if not line.strip():
+                    continue
+                try:
+                    rec = json.loads(line)
+                except json.JSONDecodeError as exc:
+                    problems.append(f"{input}:{n}: JSON tidak valid ({exc.msg})")
+                    continue
+                if not isinstance(rec, dict) or not isinstance(rec.get("text"), str) or "id" not in rec:
+                    problems.append(f"{input}:{n}: perlu objek dengan 'id' dan 'text' (string)")
+                    continue
+                items.append(rec)
+        except UnicodeDecodeError:
+            problems.append(f"{input}:{n}: bukan UTF-8 yang valid")
+    clf = Classifier(mv, max_length=settings.max_length, threads=settings.torch_threads)
+    extractor = EvidenceExtractor.from_settings() if evidence else None
+    preds = clf.predict([r["text"] for r in items], batch_size=settings.scan_batch_size)
+    tmp = output.with_name(f".{output.name}.tmp")
+    with tmp.open("w", encoding="utf-8") as out:
+        for rec, pred in zip(items, preds, strict=True):
+            row = {"id": rec["id"], "partisan_score": round(pred.partisan_score, 4), "partisan": pred.partisan,
+                   "categories": pred.categories, "model_version": mv.version}
+            if extractor is not None:
+                row["evidence"] = [s.to_dict() for s in extractor.extract(rec["text"])]
+            out.write(json.dumps(row, ensure_ascii=False) + "\n")
+    os.replace(tmp, output)
+    console.print(f"{len(items)} teks dinilai dengan {mv.version} → {output}; "
+                  f"{sum(p.partisan for p in preds)} partisan pada ambang {mv.threshold:.3f}")
+    for p in problems:
+        err_console.print(f"DITOLAK {p}")
+    if problems:
+        raise typer.Exit(1)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("train")(train_cmd)
+    app.command("evaluate")(evaluate_cmd)
+    app.command("predict")(predict_cmd)

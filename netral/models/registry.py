@@ -1,0 +1,129 @@
+"""Model registry: versioned model directories on disk, one of them active.
+
+A version directory holds the Hugging Face weights and tokenizer plus ``netral.json`` (base
+model, data hash, normaliser version, thresholds, metrics on the frozen test split). Prediction
+reads only this directory, so it needs no database. Promotion compares a candidate with the active
+version on the same frozen test split and refuses a worse one unless forced.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+META_FILE = "netral.json"
+ACTIVE_FILE = "ACTIVE"
+
+
+class RegistryError(RuntimeError):
+    pass
+
+
+@dataclass(frozen=True)
+class ModelVersion:
+    version: str
+    path: Path
+    meta: dict[str, Any]
+
+    @property
+    def threshold(self) -> float:
+        return float(self.meta["thresholds"]["partisan"])
+
+    @property
+    def test_f1(self) -> float | None:
+        metrics = self.meta.get("metrics", {}).get("test", {})
+        value = metrics.get("partisan", {}).get("f1")
+        return None if value is None else float(value)
+
+
+def list_versions(registry: Path) -> list[ModelVersion]:
+    if not registry.is_dir():
+        return []
+    out = []
+    for child in sorted(registry.iterdir()):
+        meta_path = child / META_FILE
+        if child.is_dir() and not child.name.startswith((".", "_")) and meta_path.is_file():
+            out.append(ModelVersion(child.name, child, json.loads(meta_path.read_text(encoding="utf-8"))))
+    return out
+
+
+def get_version(registry: Path, version: str) -> ModelVersion:
+    for mv in list_versions(registry):
+        if mv.version == version:
+            return mv
+    known = ", ".join(v.version for v in list_versions(registry)) or "(kosong)"
+    raise RegistryError(f"versi model {version!r} tidak ada di {registry}; yang ada: {known}")
+
+
+def active_version(registry: Path) -> ModelVersion | None:
+    marker = registry / ACTIVE_FILE
+    if not marker.is_file():
+        return None
+    return get_version(registry, marker.read_text(encoding="utf-8").strip())
+
+
+def resolve(registry: Path, version: str | None) -> ModelVersion:
+    """The named version, or the active one; a clear error when there is none."""
+    if version:
+        path = Path(version)
+        if (path / META_FILE).is_file():
+            return ModelVersion(path.name, path, json.loads((path / META_FILE).read_text(encoding="utf-8")))
+        return get_version(registry, version)
+    active = active_version(registry)
+    if active is None:
+        raise RegistryError(f"belum ada model aktif di {registry}; jalankan `netral train` dulu")
+    return active
+
+
+def save_version(registry: Path, version: str, staging: Path, meta: dict[str, Any]) -> ModelVersion:
+    """Move a fully written staging directory into place atomically (rename on one filesystem)."""
+    registry.mkdir(parents=True, exist_ok=True)
+    (staging / META_FILE).write_text(json.dumps(meta, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    target = registry / version
+    if target.exists():
+        raise RegistryError(f"versi {version} sudah ada")
+    os.replace(staging, target)
+    return ModelVersion(version, target, meta)
+
+
+@dataclass(frozen=True)
+class PromotionCheck:
+    allowed: bool
+    reason: str
+    candidate_f1: float | None
+    active_f1: float | None
+
+
+def check_promotion(registry: Path, version: str) -> PromotionCheck:
+    """May ``version`` replace the active model? Only if it is not worse on the same frozen test split."""
+    cand = get_version(registry, version)
+    active = active_version(registry)
+    if active is None:
+        return PromotionCheck(True, "belum ada model aktif", cand.test_f1, None)
+    if active.version == cand.version:
+        return PromotionCheck(False, "versi ini sudah aktif", cand.test_f1, active.test_f1)
+    if cand.meta.get("test_split_hash") != active.meta.get("test_split_hash"):
+        return PromotionCheck(False, "split uji berbeda: skor tidak dapat dibandingkan",
+                              cand.test_f1, active.test_f1)
+    if cand.test_f1 is None or active.test_f1 is None:
+        return PromotionCheck(False, "metrik uji tidak lengkap", cand.test_f1, active.test_f1)
+    if cand.test_f1 < active.test_f1:
+        return PromotionCheck(False, f"F1 partisan lebih buruk ({cand.test_f1:.3f} < {active.test_f1:.3f})",
+                              cand.test_f1, active.test_f1)
+    return PromotionCheck(True, f"F1 partisan {cand.test_f1:.3f} ≥ {active.test_f1:.3f}", cand.test_f1,
+                          active.test_f1)
+
+
+def set_active(registry: Path, version: str) -> None:
+    get_version(registry, version)
+    tmp = registry / f".{ACTIVE_FILE}.tmp"
+    tmp.write_text(version + "\n", encoding="utf-8")
+    os.replace(tmp, registry / ACTIVE_FILE)
+
+
+def discard_staging(path: Path) -> None:
+    shutil.rmtree(path, ignore_errors=True)

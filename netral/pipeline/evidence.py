@@ -1,0 +1,413 @@
+"""Evidence spans: the words in a post that tie it to a contestant, shown to the reviewer next to the score.
+
+A reviewer must be able to see *why* a post was flagged, so spans are computed on the ORIGINAL post text and
+their offsets point into exactly what the reviewer reads. Everything the extractor knows comes from the
+election configs (:mod:`netral.elections`); nothing is hard-coded per candidate.
+
+How matching works:
+
+- spaCy's blank Indonesian tokenizer plus an EntityRuler with token patterns built from the configs; word
+  tokens match on LOWER (case-insensitive) except ``case_sensitive`` terms, and separators between words
+  ("Prabowo-Gibran", "Prabowo Gibran", "Sat-Set Tas-Tes") are optional so one config entry covers the ways
+  people write a name.
+- ``_BLOCK`` patterns compete in the same ruler and are dropped afterwards: the ruler keeps the longest match,
+  so "antrian nomor 2", "RT 02", "Nomor 2 Tahun 2024" or "Kabinet Indonesia Maju" swallow the shorter
+  evidence pattern inside them.
+- Hashtags are single tokens for the tokenizer, so a regex pass finds them and keeps those that a config
+  lists or that contain a candidate name or party name.
+- A term may belong to several elections ("salam dua jari", "nomor 2"). Such a span is attributed to the
+  election of the nearest unambiguous span in the same post ("Sam HC nomor 2" is the Malang pair), else to
+  one whose campaign contains ``when`` (or whose voting day is nearest), else by type (pilpres, pileg, party
+  list, pilkada).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import spacy
+from spacy.language import Language
+from spacy.pipeline import EntityRuler
+
+from netral.elections import Contestant, Election, Party, load_elections
+from netral.pipeline.normalise import HASHTAG, split_hashtag
+
+CANDIDATE = "CANDIDATE"
+PAIR = "PAIR"
+BALLOT_NUMBER = "BALLOT_NUMBER"
+PARTY = "PARTY"
+SLOGAN = "SLOGAN"
+CAMPAIGN_HASHTAG = "CAMPAIGN_HASHTAG"
+GESTURE = "GESTURE"
+EVIDENCE_LABELS = (CANDIDATE, PAIR, BALLOT_NUMBER, PARTY, SLOGAN, CAMPAIGN_HASHTAG, GESTURE)
+# Reviewer-facing names for the web UI (Indonesian first).
+LABEL_NAMES_ID = {
+    CANDIDATE: "Kandidat",
+    PAIR: "Pasangan calon",
+    BALLOT_NUMBER: "Nomor urut",
+    PARTY: "Partai",
+    SLOGAN: "Slogan/jargon",
+    CAMPAIGN_HASHTAG: "Tagar kampanye",
+    GESTURE: "Gestur/salam",
+}
+_BLOCK = "_BLOCK"
+
+_SEPARATORS = ["-", "–", "—", "/", "&", "+", "_", ".", "'"]
+_OPTIONAL_SEP: dict[str, Any] = {"ORTH": {"IN": _SEPARATORS}, "OP": "?"}
+# Words that make an everyday abbreviation or symbol a party reference ("kader PKS", "lambang beringin").
+_PARTY_CONTEXT = ["partai", "parpol", "fraksi", "kader", "caleg", "dpp", "dpw", "dpd", "dpc", "ketum", "sekjen",
+                  "simpatisan"]
+_SYMBOL_CONTEXT = [*_PARTY_CONTEXT, "lambang", "logo", "bendera", "simbol", "atribut", "kaos"]
+# Honorifics may precede any candidate name; the span then includes them ("pak Ganjar Pranowo").
+_HONORIFICS = ["pak", "pak.", "bapak", "bpk", "bpk.", "bu", "ibu", "mas", "mbak", "cak", "gus", "abah", "bang", "kang",
+               "sam", "prof", "prof.", "dr.", "h.", "hj."]
+_NOMOR = ["nomor", "nomer", "nmr", "no", "no."]
+# Verbs that turn any ballot number (including a party's) into a vote call.
+_VOTE_TRIGGERS = ["coblos", "nyoblos", "mencoblos", "dicoblos", "coblosan"]
+# Nouns that only take a candidate pair's number.
+_PAIR_TRIGGERS = ["paslon", "capres", "cawapres", "cawali", "cawawali", "cawalkot", "cagub", "cabup"]
+# A number after these is an address, a queue, a room, a school or a date, not a ballot number.
+_NUMBER_BLOCKERS = [
+    "antrian", "antrean", "antri", "loket", "lantai", "lt", "lt.", "kamar", "ruang", "ruangan", "rumah", "jalan",
+    "jl", "jl.", "gang", "gg", "gg.", "blok", "rt", "rw", "rt.", "rw.", "kav", "kavling", "kios", "tanggal", "tgl",
+    "tgl.", "pukul", "jam", "halaman", "hal", "hal.", "hlm", "pasal", "ayat", "bab", "kelas", "meja", "kursi",
+    "pintu", "gedung", "gerbang", "gate", "tiket", "kode", "seri", "lampiran", "peserta", "juara", "peringkat",
+    "ranking", "regu", "kelompok", "sesi", "tahap", "gelombang", "angkatan", "jalur", "pos", "sd", "sdn", "smp",
+    "smpn", "sma", "sman", "smk", "smkn", "mi", "min", "mts", "mtsn", "man", "tk", "posyandu", "puskesmas",
+    "angka", "nopol", "plat",
+]
+# ...or before these: a regulation ("Nomor 2 Tahun 2024") or an amount ("nomor 2 ratus").
+_NUMBER_FOLLOWERS = ["tahun", "thn", "th", "th.", "ratus", "ribu", "rb", "juta", "jt", "puluh", "belas"]
+_NUMBER_WORDS = {1: "satu", 2: "dua", 3: "tiga", 4: "empat", 5: "lima", 6: "enam", 7: "tujuh", 8: "delapan",
+                 9: "sembilan"}
+_DIGITS: dict[str, Any] = {"TEXT": {"REGEX": r"^\d{1,4}$"}}
+_TYPE_PRIORITY = {"pilpres": 0, "pileg": 1, "party_list": 2, "pilkada": 3}
+_MIN_SUBSTRING = 5  # names at least this long are found inside run-together hashtags ("#tolakprabowo")
+
+
+@dataclass(frozen=True)
+class EvidenceSpan:
+    """One highlighted piece of a post; ``text`` equals ``post[start:end]`` of the original text."""
+
+    label: str
+    text: str
+    start: int
+    end: int
+    election_id: str
+    contestant: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class _Ref:
+    election_id: str
+    contestant: str | None
+
+
+@dataclass(frozen=True)
+class _HashtagTerm:
+    text: str  # lower-case and alphanumeric, or exact spelling when case-sensitive
+    case_sensitive: bool
+    ref: _Ref
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    label: str
+    start: int
+    end: int
+    refs: tuple[_Ref, ...]
+
+
+class EvidenceExtractor:
+    """Built once from the election configs; ``extract`` is then cheap (about a millisecond per post)."""
+
+    def __init__(self, elections: Sequence[Election]) -> None:
+        self.elections = list(elections)
+        self._by_id = {e.id: e for e in self.elections}
+        self.nlp: Language = _blank_indonesian()
+        self._refs: dict[str, tuple[_Ref, ...]] = {}
+        self._pattern_ids: dict[str, str] = {}
+        self._hashtags: dict[str, _Ref] = {}
+        self._hashtag_terms: list[_HashtagTerm] = []
+        self._patterns: list[dict[str, Any]] = []
+        for election in self.elections:
+            self._add_election(election)
+        self._add_ballot_numbers()
+        self._add_number_blockers()
+        # The ruler is kept outside the shared pipeline so several extractors (other configs, tests) can
+        # reuse one tokenizer: building spaCy's Indonesian tokenizer exceptions takes seconds.
+        self._ruler = EntityRuler(self.nlp, name="evidence_ruler", overwrite_ents=True, validate=True)
+        self._ruler.add_patterns(self._patterns)
+        self._hashtag_terms.sort(key=lambda term: -len(term.text))
+
+    @classmethod
+    def from_settings(cls) -> EvidenceExtractor:
+        """The extractor for the configured elections directory, built once per process."""
+        from netral.settings import get_settings
+
+        return _cached_extractor(get_settings().elections_dir.resolve())
+
+    # --- extraction ---------------------------------------------------------------------------------
+
+    def extract(self, text: str, when: dt.datetime | None = None) -> list[EvidenceSpan]:
+        """Sorted, non-overlapping evidence spans (the longest wins) with offsets into ``text``."""
+        doc = self._ruler(self.nlp.make_doc(text))
+        found = [
+            _Candidate(ent.label_, ent.start_char, ent.end_char, self._refs.get(ent.ent_id_, ()))
+            for ent in doc.ents
+        ]
+        found.extend(self._hashtag_candidates(text))
+        kept = _longest_non_overlapping(found)
+        anchors = _anchors(kept)
+        spans = []
+        for candidate in kept:
+            if candidate.label == _BLOCK or not candidate.refs:
+                continue
+            ref = self._resolve(candidate, anchors, when)
+            spans.append(EvidenceSpan(candidate.label, text[candidate.start:candidate.end], candidate.start,
+                                      candidate.end, ref.election_id, ref.contestant))
+        return sorted(spans, key=lambda span: span.start)
+
+    def _hashtag_candidates(self, text: str) -> Iterable[_Candidate]:
+        for match in HASHTAG.finditer(text):
+            ref = self._hashtag_ref(match.group(1))
+            if ref is not None:
+                yield _Candidate(CAMPAIGN_HASHTAG, match.start(), match.end(), (ref,))
+
+    def _hashtag_ref(self, body: str) -> _Ref | None:
+        listed = self._hashtags.get(body.casefold())
+        if listed is not None:
+            return listed
+        exact = _joins(_camel_pieces(body))
+        lowered = _joins(split_hashtag(body)) | {piece.lower() for piece in exact}
+        flat = body.casefold()
+        for term in self._hashtag_terms:
+            if term.case_sensitive:
+                if term.text in exact:
+                    return term.ref
+            elif term.text in lowered or (len(term.text) >= _MIN_SUBSTRING and term.text in flat):
+                return term.ref
+        return None
+
+    def _resolve(self, candidate: _Candidate, anchors: list[_Candidate], when: dt.datetime | None) -> _Ref:
+        """Pick the election for an ambiguous span: the nearest unambiguous evidence, then time, then type."""
+        if len(candidate.refs) == 1:
+            return candidate.refs[0]
+
+        def rank(ref: _Ref) -> tuple[float, int, int, int]:
+            election = self._by_id[ref.election_id]
+            nearest = min((_gap(candidate, anchor) for anchor in anchors
+                           if anchor.refs[0].election_id == ref.election_id), default=float("inf"))
+            if when is None:
+                return (nearest, 0, 0, _TYPE_PRIORITY[election.type])
+            distance = abs((election.local_date(when) - election.voting_day).days)
+            return (nearest, 0 if election.in_campaign(when) else 1, distance, _TYPE_PRIORITY[election.type])
+
+        return min(candidate.refs, key=rank)
+
+    # --- pattern building ---------------------------------------------------------------------------
+
+    def _add(self, label: str, pattern: list[dict[str, Any]], ref: _Ref | None) -> None:
+        key = json.dumps([label, pattern], sort_keys=True, ensure_ascii=False)
+        pattern_id = self._pattern_ids.get(key)
+        if pattern_id is None:
+            pattern_id = f"p{len(self._pattern_ids)}"
+            self._pattern_ids[key] = pattern_id
+            self._refs[pattern_id] = ()
+            self._patterns.append({"label": label, "pattern": pattern, "id": pattern_id})
+        if ref is not None and ref not in self._refs[pattern_id]:
+            self._refs[pattern_id] = (*self._refs[pattern_id], ref)
+
+    def _add_terms(self, label: str, terms: Iterable[str], ref: _Ref, case_sensitive: Iterable[str] = (),
+                   context_only: Iterable[str] = (), context: Sequence[str] = _PARTY_CONTEXT,
+                   honorific: bool = False) -> None:
+        sensitive = set(case_sensitive)
+        needs_context = {term.casefold() for term in context_only}
+        for term in terms:
+            for pattern in self._term_patterns(term, term in sensitive):
+                if term.casefold() in needs_context:
+                    pattern = [{"LOWER": {"IN": list(context)}}, _OPTIONAL_SEP, *pattern]
+                elif honorific:
+                    self._add(label, [{"LOWER": {"IN": _HONORIFICS}}, *pattern], ref)
+                self._add(label, pattern, ref)
+
+    def _term_patterns(self, term: str, case_sensitive: bool) -> list[list[dict[str, Any]]]:
+        variants = [term] if case_sensitive else [term, term.lower(), term.upper(), term.title()]
+        patterns: list[list[dict[str, Any]]] = []
+        for variant in variants:
+            pattern: list[dict[str, Any]] = []
+            for token in self.nlp.make_doc(variant):
+                if token.text in _SEPARATORS:
+                    continue
+                if pattern:
+                    pattern.append(_OPTIONAL_SEP)
+                pattern.append({"ORTH": token.text} if case_sensitive else {"LOWER": token.lower_})
+            if pattern and pattern not in patterns:
+                patterns.append(pattern)
+        return patterns
+
+    def _add_election(self, election: Election) -> None:
+        for contestant in election.contestants:
+            self._add_contestant(election, contestant)
+        for party in election.parties:
+            self._add_party(election, party)
+        for gesture in election.gestures:
+            contestant = election.contestant_by_number(gesture.ballot_number) if gesture.ballot_number else None
+            label = contestant.label if contestant else None
+            self._add_terms(GESTURE, gesture.phrases, _Ref(election.id, label))
+        for phrase in election.ignore_phrases:
+            for pattern in self._term_patterns(phrase, case_sensitive=False):
+                self._add(_BLOCK, pattern, None)
+
+    def _add_contestant(self, election: Election, contestant: Contestant) -> None:
+        ref = _Ref(election.id, contestant.label)
+        controls = {"case_sensitive": contestant.case_sensitive, "context_only": contestant.context_only}
+        self._add_terms(CANDIDATE, [*contestant.names, *contestant.nicknames], ref, **controls, honorific=True)
+        self._add_terms(PAIR, contestant.aliases, ref, **controls)
+        self._add_terms(SLOGAN, contestant.slogans, ref, **controls)
+        self._register_hashtags(contestant.hashtags, [*contestant.names, *contestant.nicknames, *contestant.aliases],
+                                ref, contestant.case_sensitive, contestant.context_only)
+
+    def _add_party(self, election: Election, party: Party) -> None:
+        ref = _Ref(election.id, party.label)
+        abbreviation = [party.abbreviation] if party.abbreviation else []
+        names = [party.name, *abbreviation, *party.aliases]
+        controls = {"case_sensitive": party.case_sensitive, "context_only": party.context_only}
+        self._add_terms(PARTY, names, ref, **controls)
+        self._add_terms(PARTY, party.symbols, ref, **controls, context=_SYMBOL_CONTEXT)
+        self._add_terms(SLOGAN, party.slogans, ref, **controls)
+        self._register_hashtags(party.hashtags, names, ref, party.case_sensitive, party.context_only)
+
+    def _register_hashtags(self, hashtags: Iterable[str], names: Iterable[str], ref: _Ref,
+                           case_sensitive: Iterable[str], context_only: Iterable[str]) -> None:
+        for hashtag in hashtags:
+            self._hashtags.setdefault(hashtag.removeprefix("#").casefold(), ref)
+        sensitive = set(case_sensitive)
+        skipped = {term.casefold() for term in context_only}
+        for name in names:
+            if name.casefold() in skipped:
+                continue  # "#PKB" is as likely the vehicle tax as the party
+            if name in sensitive:
+                self._hashtag_terms.append(_HashtagTerm(re.sub(r"\W|_", "", name), True, ref))
+            else:
+                self._hashtag_terms.append(_HashtagTerm(re.sub(r"\W|_", "", name).casefold(), False, ref))
+
+    def _add_ballot_numbers(self) -> None:
+        pair_refs: dict[int, list[_Ref]] = {}
+        any_refs: dict[int, list[_Ref]] = {}
+        for election in self.elections:
+            for contestant in election.contestants:
+                if contestant.ballot_number is not None:
+                    ref = _Ref(election.id, contestant.label)
+                    pair_refs.setdefault(contestant.ballot_number, []).append(ref)
+                    any_refs.setdefault(contestant.ballot_number, []).append(ref)
+            for party in election.parties:
+                if party.ballot_number is not None:
+                    any_refs.setdefault(party.ballot_number, []).append(_Ref(election.id, party.label))
+        nomor: dict[str, Any] = {"LOWER": {"IN": _NOMOR}}
+        dot: dict[str, Any] = {"ORTH": ".", "OP": "?"}
+        urut: dict[str, Any] = {"LOWER": "urut"}
+        for number, refs in any_refs.items():
+            spelled = _number_token(number, words=True)
+            for ref in refs:
+                self._add(BALLOT_NUMBER, [nomor, dot, urut, spelled], ref)
+                self._add(BALLOT_NUMBER, [{"LOWER": "no.urut"}, spelled], ref)
+                self._add(BALLOT_NUMBER, [{"LOWER": {"IN": _VOTE_TRIGGERS}}, {**nomor, "OP": "?"}, dot,
+                                          {**urut, "OP": "?"}, spelled], ref)
+        for number, refs in pair_refs.items():
+            digits = _number_token(number, words=False)
+            for ref in refs:
+                self._add(BALLOT_NUMBER, [{"LOWER": {"IN": _PAIR_TRIGGERS}}, {**nomor, "OP": "?"}, dot,
+                                          {**urut, "OP": "?"}, _number_token(number, words=True)], ref)
+                self._add(BALLOT_NUMBER, [{"LOWER": {"IN": ["nomor", "nomer"]}}, digits], ref)
+                self._add(BALLOT_NUMBER, [{"ORTH": f"{number:02d}"}], ref)
+                # "no.02" is one token; alone it is as often a house number, so it needs a vote word before it.
+                glued = {"LOWER": {"IN": sorted({f"no.{number}", f"no.{number:02d}"})}}
+                self._add(BALLOT_NUMBER, [{"LOWER": {"IN": [*_VOTE_TRIGGERS, *_PAIR_TRIGGERS, "pilih", "dukung"]}},
+                                          glued], ref)
+
+    def _add_number_blockers(self) -> None:
+        separator: dict[str, Any] = {"ORTH": {"IN": ["/", "-", ".", ":"]}}
+        blockers: list[list[dict[str, Any]]] = [
+            [{"LOWER": {"IN": _NUMBER_BLOCKERS}}, {"LOWER": {"IN": _NOMOR}, "OP": "?"}, _DIGITS],
+            [{"LOWER": {"IN": _NUMBER_BLOCKERS}}, _DIGITS, separator, _DIGITS],
+            [{"LOWER": {"IN": _NOMOR}}, _DIGITS, {"LOWER": {"IN": _NUMBER_FOLLOWERS}}],
+            [_DIGITS, separator, _DIGITS, separator, _DIGITS],
+        ]
+        for pattern in blockers:
+            self._add(_BLOCK, pattern, None)
+
+
+def _number_token(number: int, *, words: bool) -> dict[str, Any]:
+    forms = {str(number), f"{number:02d}"}
+    if words and number in _NUMBER_WORDS:
+        forms.add(_NUMBER_WORDS[number])
+    return {"LOWER": {"IN": sorted(forms)}}
+
+
+def _camel_pieces(body: str) -> list[str]:
+    return re.findall(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|\d+|[^\W\d_]+", body)
+
+
+def _joins(pieces: Sequence[str]) -> set[str]:
+    """Every run of consecutive pieces glued together, so multi-word names match split hashtags."""
+    pieces = pieces[:12]
+    return {"".join(pieces[i:j]) for i in range(len(pieces)) for j in range(i + 1, len(pieces) + 1)}
+
+
+def _longest_non_overlapping(candidates: Iterable[_Candidate]) -> list[_Candidate]:
+    kept: list[_Candidate] = []
+    for candidate in sorted(candidates, key=lambda c: (-(c.end - c.start), c.start)):
+        if all(candidate.end <= other.start or candidate.start >= other.end for other in kept):
+            kept.append(candidate)
+    return sorted(kept, key=lambda c: c.start)
+
+
+def _anchors(candidates: Iterable[_Candidate]) -> list[_Candidate]:
+    """Spans that point at exactly one election; they decide where ambiguous spans near them belong."""
+    return [c for c in candidates
+            if c.label != _BLOCK and c.refs and len({ref.election_id for ref in c.refs}) == 1]
+
+
+def _gap(a: _Candidate, b: _Candidate) -> int:
+    return max(0, b.start - a.end, a.start - b.end)
+
+
+@lru_cache(maxsize=1)
+def _blank_indonesian() -> Language:
+    return spacy.blank("id")
+
+
+@lru_cache(maxsize=4)
+def _cached_extractor(directory: Path) -> EvidenceExtractor:
+    return EvidenceExtractor(load_elections(directory))
+
+
+def highlight_segments(text: str, spans: Iterable[EvidenceSpan]) -> list[tuple[str, str | None]]:
+    """The whole text cut into (piece, label or None) in order, for templates that escape each piece.
+
+    Spans that overlap an earlier one or fall outside the text are skipped rather than trusted, because the
+    result is rendered into HTML and must reproduce the post exactly.
+    """
+    segments: list[tuple[str, str | None]] = []
+    position = 0
+    for span in sorted(spans, key=lambda s: (s.start, -s.end)):
+        if span.start < position or span.end > len(text) or span.start >= span.end:
+            continue
+        if span.start > position:
+            segments.append((text[position:span.start], None))
+        segments.append((text[span.start:span.end], span.label))
+        position = span.end
+    if position < len(text):
+        segments.append((text[position:], None))
+    return segments

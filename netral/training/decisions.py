@@ -1,0 +1,36 @@
+"""Reviewers' decisions as labelled cases for retraining.
+
+A flag people confirmed is a positive with the reviewer's category; a flag they dismissed is a
+hard negative (the model was confident and wrong). Flags still in review teach nothing yet.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from netral.db.schema import Flag
+from netral.training.data import CATEGORIES, Example
+
+POSITIVE = ("confirmed", "verified", "reported")
+NEGATIVE = ("dismissed",)
+
+
+def decided_examples(session: Session) -> list[Example]:
+    flags = session.scalars(
+        select(Flag).where(Flag.status.in_(POSITIVE + NEGATIVE))
+        .options(selectinload(Flag.post), selectinload(Flag.reviews)).order_by(Flag.id)
+    )
+    out = []
+    for flag in flags:
+        confirm = next((r for r in reversed(flag.reviews) if r.stage == "first" and r.decision == "confirm"), None)
+        positive = flag.status in POSITIVE
+        cats = [confirm.category] if positive and confirm and confirm.category in CATEGORIES else []
+        if positive and not cats:
+            # A confirmation always names a category; fall back to the model's strongest one if not.
+            cats = [max(CATEGORIES, key=lambda c: float(flag.categories.get(c, 0.0)))]
+        out.append(Example(id=f"decision:{flag.id}", text=flag.post.text, partisan=positive, categories=cats,
+                           source=f"decision:{flag.post.platform}:{flag.post.post_id}",
+                           annotator=f"review:{confirm.reviewer_id if confirm else 'dismissal'}",
+                           created_at=flag.post.created_at.isoformat()))
+    return out

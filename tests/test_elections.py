@@ -1,0 +1,220 @@
+"""Election configs: the shipped files load, bad files are rejected with the file and field named."""
+
+from __future__ import annotations
+
+import datetime as dt
+import textwrap
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from netral.cli.elections import app
+from netral.elections import Election, ElectionConfigError, load_election_file, load_elections
+from netral.settings import REPO_ROOT
+
+SHIPPED = REPO_ROOT / "data" / "elections"
+WIB = dt.timezone(dt.timedelta(hours=7))
+
+VALID = textwrap.dedent(
+    """\
+    id: pilkada-contoh-2024
+    name: Pilkada Contoh 2024
+    type: pilkada
+    region: Kabupaten Contoh
+    campaign_start: 2024-09-25
+    campaign_end: 2024-11-23
+    voting_day: 2024-11-27
+    contestants:
+      - ballot_number: 1
+        names: [Budi Santoso, Siti Aminah]
+        nicknames: [Cak Budi]
+      - ballot_number: 2
+        names: [Agus Salim, Rina Wati]
+    gestures:
+      - phrases: [salam satu jari]
+        ballot_number: 1
+    """
+)
+
+
+def with_parties(parties: str) -> str:
+    return VALID.replace("    nicknames: [Cak Budi]", f"    nicknames: [Cak Budi]\n    parties: [{parties}]")
+
+
+def write(tmp_path: Path, text: str, name: str = "bad.yaml") -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+# --- shipped configs ------------------------------------------------------------------------------------
+
+
+def test_shipped_configs_load() -> None:
+    elections = {e.id: e for e in load_elections(SHIPPED)}
+    assert set(elections) == {"pilpres-2024", "pemilu-2024-partai", "pilkada-kota-malang-2024"}
+
+    pilpres = elections["pilpres-2024"]
+    assert pilpres.type == "pilpres"
+    assert (pilpres.campaign_start, pilpres.campaign_end, pilpres.voting_day) == (
+        dt.date(2023, 11, 28), dt.date(2024, 2, 10), dt.date(2024, 2, 14))
+    numbers = {c.ballot_number: c.names for c in pilpres.contestants}
+    assert numbers == {
+        1: ["Anies Baswedan", "Muhaimin Iskandar"],
+        2: ["Prabowo Subianto", "Gibran Rakabuming Raka"],
+        3: ["Ganjar Pranowo", "Mahfud MD"],
+    }
+    assert "#AMINAjaDulu" in pilpres.contestant_by_number(1).hashtags  # type: ignore[union-attr]
+
+    parties = elections["pemilu-2024-partai"]
+    by_number = {p.ballot_number: p.label for p in parties.parties}
+    assert sorted(by_number) == [*range(1, 18), 24]
+    assert by_number[1] == "PKB" and by_number[3] == "PDI-P" and by_number[24] == "Partai Ummat"
+
+    malang = elections["pilkada-kota-malang-2024"]
+    assert malang.voting_day == dt.date(2024, 11, 27)
+    assert {c.ballot_number: c.names[0] for c in malang.contestants} == {
+        1: "Wahyu Hidayat", 2: "Heri Cahyono", 3: "Mochammad Anton"}
+
+
+def test_contestant_label_and_lookups() -> None:
+    pilpres = next(e for e in load_elections(SHIPPED) if e.id == "pilpres-2024")
+    assert pilpres.contestant_by_number(2).label == "02 Prabowo Subianto – Gibran Rakabuming Raka"  # type: ignore[union-attr]
+    assert pilpres.contestant_by_number(9) is None
+
+
+def test_unconfirmed_facts_are_recorded() -> None:
+    elections = load_elections(SHIPPED)
+    notes = [note for e in elections for item in [e, *e.contestants, *e.parties, *e.gestures]
+             for note in item.unconfirmed]
+    assert notes, "configs must say which facts were not verified"
+
+
+# --- window note ----------------------------------------------------------------------------------------
+
+
+@pytest.fixture()
+def pilpres() -> Election:
+    return next(e for e in load_elections(SHIPPED) if e.id == "pilpres-2024")
+
+
+@pytest.mark.parametrize(
+    ("when", "note"),
+    [
+        (dt.datetime(2023, 11, 28, 0, 5), None),
+        (dt.datetime(2024, 1, 15, 12, 0), None),
+        (dt.datetime(2024, 2, 10, 23, 59), None),
+        (dt.datetime(2023, 11, 27, 23, 59), "di luar masa kampanye (sebelum masa kampanye 28-11-2023)"),
+        (dt.datetime(2024, 2, 12, 9, 0), "di luar masa kampanye (masa tenang 11-02-2024 s.d. 13-02-2024)"),
+        (dt.datetime(2024, 2, 14, 8, 0), "di luar masa kampanye (hari pemungutan suara 14-02-2024)"),
+        (dt.datetime(2024, 3, 1, 8, 0), "di luar masa kampanye (setelah pemungutan suara 14-02-2024)"),
+    ],
+)
+def test_window_note(pilpres: Election, when: dt.datetime, note: str | None) -> None:
+    assert pilpres.window_note(when) == note
+
+
+def test_window_note_uses_local_date_for_aware_times(pilpres: Election) -> None:
+    # 17:30 UTC on 27 Nov is 00:30 WIB on 28 Nov: already inside the campaign.
+    assert pilpres.window_note(dt.datetime(2023, 11, 27, 17, 30, tzinfo=dt.UTC)) is None
+    assert pilpres.window_note(dt.datetime(2023, 11, 27, 16, 30, tzinfo=dt.UTC)) is not None
+    assert pilpres.in_campaign(dt.datetime(2024, 2, 10, 23, 0, tzinfo=WIB))
+
+
+# --- validation errors ------------------------------------------------------------------------------------
+
+
+def test_valid_custom_config_loads(tmp_path: Path) -> None:
+    write(tmp_path, VALID, "contoh.yaml")
+    [election] = load_elections(tmp_path)
+    assert election.id == "pilkada-contoh-2024"
+    assert election.contestant_by_number(1).nicknames == ["Cak Budi"]  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "field", "message"),
+    [
+        ("campaign_start: 2024-09-25", "campaign_start: 2024-13-45", "campaign_start", "date"),
+        ("campaign_start: 2024-09-25", "campaign_start: 25-09-2024", "campaign_start", "date"),
+        ("campaign_end: 2024-11-23", "campaign_end: 2024-09-01", "campaign_end", "before campaign_start"),
+        ("voting_day: 2024-11-27", "voting_day: 2024-11-20", "voting_day", "after campaign_end"),
+        ("  - ballot_number: 2", "  - ballot_number: 1", "contestants", "duplicate ballot number 1"),
+        ("    nicknames: [Cak Budi]", "    nickname: [Cak Budi]", "contestants.0.nickname", "Extra inputs"),
+        ("type: pilkada", "type: pilgub", "type", "pilkada"),
+        ("region: Kabupaten Contoh\n", "", "region", "required"),
+        ("    names: [Agus Salim, Rina Wati]", "    names: []", "contestants.1.names", "at least 1"),
+        ("    nicknames: [Cak Budi]", "    nicknames: [Cak Budi]\n    case_sensitive: [BUDI]",
+         "contestants.0", "not one of this entry's terms"),
+    ],
+)
+def test_bad_config_names_file_and_field(tmp_path: Path, old: str, new: str, field: str, message: str) -> None:
+    assert old in VALID
+    path = write(tmp_path, VALID.replace(old, new, 1))
+    with pytest.raises(ElectionConfigError) as caught:
+        load_elections(tmp_path)
+    error = caught.value
+    assert error.path == path
+    assert error.field == field
+    assert str(error).startswith(f"bad.yaml: {field}: ")
+    assert message in str(error)
+
+
+def test_gesture_must_point_at_a_contestant(tmp_path: Path) -> None:
+    write(tmp_path, VALID.replace("    ballot_number: 1\n", "    ballot_number: 7\n"))
+    with pytest.raises(ElectionConfigError, match=r"bad\.yaml: \(root\): .*ballot number 7"):
+        load_elections(tmp_path)
+
+
+def test_yaml_syntax_error_names_file(tmp_path: Path) -> None:
+    write(tmp_path, "id: [unclosed\nname: x\n")
+    with pytest.raises(ElectionConfigError, match=r"^bad\.yaml: \(yaml\): "):
+        load_election_file(tmp_path / "bad.yaml")
+
+
+def test_non_mapping_file_is_rejected(tmp_path: Path) -> None:
+    write(tmp_path, "- just\n- a list\n")
+    with pytest.raises(ElectionConfigError, match=r"bad\.yaml: \(root\): expected a mapping"):
+        load_elections(tmp_path)
+
+
+def test_unknown_party_reference_names_the_path(tmp_path: Path) -> None:
+    write(tmp_path, with_parties("Partai Fiktif"))
+    with pytest.raises(ElectionConfigError) as caught:
+        load_elections(tmp_path)
+    assert caught.value.field == "contestants.0.parties.0"
+    assert "Partai Fiktif" in str(caught.value)
+
+
+def test_party_reference_resolves_across_files(tmp_path: Path) -> None:
+    (tmp_path / "partai.yaml").write_text((SHIPPED / "pemilu-2024-partai.yaml").read_text(encoding="utf-8"))
+    write(tmp_path, with_parties("pdip, Golkar"), "contoh.yaml")
+    assert len(load_elections(tmp_path)) == 2
+
+
+def test_duplicate_election_id_across_files(tmp_path: Path) -> None:
+    write(tmp_path, VALID, "a.yaml")
+    write(tmp_path, VALID, "b.yaml")
+    with pytest.raises(ElectionConfigError, match=r"^b\.yaml: id: 'pilkada-contoh-2024' is already used by a\.yaml"):
+        load_elections(tmp_path)
+
+
+# --- CLI ------------------------------------------------------------------------------------------------
+
+
+def test_cli_list_shows_elections_with_counts() -> None:
+    result = CliRunner().invoke(app, ["list", "--dir", str(SHIPPED)])
+    assert result.exit_code == 0, result.output
+    assert "pilpres-2024" in result.output and "pilkada-kota-malang-2024" in result.output
+    assert "3 (3 bernomor)" in result.output
+
+
+def test_cli_validate_ok_and_failure(tmp_path: Path) -> None:
+    ok = CliRunner().invoke(app, ["validate", "--dir", str(SHIPPED)])
+    assert ok.exit_code == 0, ok.output
+    assert "OK: 3" in ok.output
+
+    write(tmp_path, VALID.replace("campaign_end: 2024-11-23", "campaign_end: 2024-09-01"))
+    bad = CliRunner().invoke(app, ["validate", "--dir", str(tmp_path)])
+    assert bad.exit_code == 1
+    assert "bad.yaml: campaign_end:" in bad.output

@@ -1,0 +1,234 @@
+"""Evidence spans on original post text: exact offsets for every label, and no spans on hard negatives."""
+
+from __future__ import annotations
+
+import datetime as dt
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from netral.elections import load_elections
+from netral.pipeline.evidence import (
+    EVIDENCE_LABELS,
+    LABEL_NAMES_ID,
+    EvidenceExtractor,
+    EvidenceSpan,
+    highlight_segments,
+)
+from netral.settings import REPO_ROOT
+
+PILPRES = "pilpres-2024"
+PARTAI = "pemilu-2024-partai"
+MALANG = "pilkada-kota-malang-2024"
+AMIN = "01 Anies Baswedan – Muhaimin Iskandar"
+PG = "02 Prabowo Subianto – Gibran Rakabuming Raka"
+GM = "03 Ganjar Pranowo – Mahfud MD"
+HC = "02 Heri Cahyono – Ganisa Pratiwi Rumpoko"
+
+
+@pytest.fixture(scope="module")
+def extractor() -> EvidenceExtractor:
+    return EvidenceExtractor(load_elections(REPO_ROOT / "data" / "elections"))
+
+
+def found(extractor: EvidenceExtractor, text: str, when: dt.datetime | None = None) -> list[tuple]:
+    spans = extractor.extract(text, when)
+    for span in spans:
+        assert text[span.start:span.end] == span.text
+    return [(s.label, s.text, s.start, s.end, s.election_id, s.contestant) for s in spans]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # CANDIDATE: names and nicknames, any case
+        ("Dukung Cak Imin dan Abah Anies", [
+            ("CANDIDATE", "Cak Imin", 7, 15, PILPRES, AMIN),
+            ("CANDIDATE", "Abah Anies", 20, 30, PILPRES, AMIN)]),
+        ("pak GANJAR pranowo hebat", [("CANDIDATE", "pak GANJAR pranowo", 0, 18, PILPRES, GM)]),
+        ("Bu Ganis Rumpoko hadir", [("CANDIDATE", "Bu Ganis Rumpoko", 0, 16, MALANG, HC)]),
+        ("Sam HC datang ke pasar", [("CANDIDATE", "Sam HC", 0, 6, MALANG, HC)]),
+        # PAIR: hyphenated, spaced, and the case-sensitive acronym
+        ("Ayo menangkan Prabowo-Gibran!", [("PAIR", "Prabowo-Gibran", 14, 28, PILPRES, PG)]),
+        ("pilih prabowo gibran aja", [("PAIR", "prabowo gibran", 6, 20, PILPRES, PG)]),
+        ("Ganjar–Mahfud MD tuntas", [("PAIR", "Ganjar–Mahfud MD", 0, 16, PILPRES, GM)]),
+        ("Bersama AMIN kita bisa", [("PAIR", "AMIN", 8, 12, PILPRES, AMIN)]),
+        # BALLOT_NUMBER
+        ("Jangan lupa coblos 02 ya", [("BALLOT_NUMBER", "coblos 02", 12, 21, PILPRES, PG)]),
+        ("Pilih nomor urut 03!", [("BALLOT_NUMBER", "nomor urut 03", 6, 19, PILPRES, GM)]),
+        ("no urut 1 paling tepat", [("BALLOT_NUMBER", "no urut 1", 0, 9, PILPRES, AMIN)]),
+        ("paslon 2 menang", [("BALLOT_NUMBER", "paslon 2", 0, 8, PILPRES, PG)]),
+        ("Nomor 2 pasti", [("BALLOT_NUMBER", "Nomor 2", 0, 7, PILPRES, PG)]),
+        ("01 atau 03, asal bukan 02", [
+            ("BALLOT_NUMBER", "01", 0, 2, PILPRES, AMIN),
+            ("BALLOT_NUMBER", "03", 8, 10, PILPRES, GM),
+            ("BALLOT_NUMBER", "02", 23, 25, PILPRES, PG)]),
+        ("Besok coblos 3 ya", [("BALLOT_NUMBER", "coblos 3", 6, 14, PILPRES, GM)]),
+        ("kami pilih no.02", [("BALLOT_NUMBER", "pilih no.02", 5, 16, PILPRES, PG)]),
+        ("coblos nomor 5 untuk DPR", [("BALLOT_NUMBER", "coblos nomor 5", 0, 14, PARTAI, "NasDem")]),
+        # PARTY: names, abbreviations, symbols; everyday abbreviations only with a party word
+        ("Kader PKS dan Partai Golkar hadir", [
+            ("PARTY", "Kader PKS", 0, 9, PARTAI, "PKS"),
+            ("PARTY", "Partai Golkar", 14, 27, PARTAI, "Golkar")]),
+        ("PDI-P dan pdip sama saja", [
+            ("PARTY", "PDI-P", 0, 5, PARTAI, "PDI-P"),
+            ("PARTY", "pdip", 10, 14, PARTAI, "PDI-P")]),
+        ("kaos banteng moncong putih", [("PARTY", "banteng moncong putih", 5, 26, PARTAI, "PDI-P")]),
+        ("pasang bendera beringin", [("PARTY", "bendera beringin", 7, 23, PARTAI, "Golkar")]),
+        # SLOGAN
+        ("Sat-Set Tas-Tes!", [("SLOGAN", "Sat-Set Tas-Tes", 0, 15, PILPRES, GM)]),
+        ("Menuju Indonesia Adil Makmur untuk Semua", [
+            ("SLOGAN", "Indonesia Adil Makmur untuk Semua", 7, 40, PILPRES, AMIN)]),
+        ("Suara Golkar Suara Rakyat", [("SLOGAN", "Suara Golkar Suara Rakyat", 0, 25, PARTAI, "Golkar")]),
+        # CAMPAIGN_HASHTAG: listed (any case) or containing a candidate or party name
+        ("Mantap #AMINajaDulu", [("CAMPAIGN_HASHTAG", "#AMINajaDulu", 7, 19, PILPRES, AMIN)]),
+        ("#PrabowoGibran2024 menang", [("CAMPAIGN_HASHTAG", "#PrabowoGibran2024", 0, 18, PILPRES, PG)]),
+        ("ikut #tolakprabowo", [("CAMPAIGN_HASHTAG", "#tolakprabowo", 5, 18, PILPRES, PG)]),
+        ("#GanjarPresidenku", [("CAMPAIGN_HASHTAG", "#GanjarPresidenku", 0, 17, PILPRES, GM)]),
+        ("jargon #Te12dePAN", [("CAMPAIGN_HASHTAG", "#Te12dePAN", 7, 17, PARTAI, "PAN")]),
+        # GESTURE
+        ("Foto bareng, salam dua jari ✌️", [("GESTURE", "salam dua jari", 13, 27, PILPRES, PG)]),
+        ("salam 3 jari!", [("GESTURE", "salam 3 jari", 0, 12, PILPRES, GM)]),
+        ("Salam Metal, menang total", [("GESTURE", "Salam Metal", 0, 11, PILPRES, GM)]),
+        ("salam 4 jari", [("GESTURE", "salam 4 jari", 0, 12, PILPRES, None)]),
+    ],
+)
+def test_each_label_with_exact_offsets(extractor: EvidenceExtractor, text: str, expected: list[tuple]) -> None:
+    assert found(extractor, text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "antrian nomor 2 di loket",
+        "Antrian hari ini sdh sampai nomor 2 ratus",
+        "semoga sehat, amin",
+        "Semoga lancar. Amin ya Allah 🤲",
+        "rapat di lantai 3",
+        "rapat di lantai 03 ruang 02",
+        "Sosialisasi SE Nomor 2 Tahun 2024 tentang netralitas ASN",
+        "Kerja bakti RT 02 RW 03",
+        "Posyandu tgl 01/02/2024 jam 08.00",
+        "Siswa SDN 02 Malang juara",
+        "Kantor kami di Jl. Mawar no.2, Malang",
+        "Bayar PKB tepat waktu di Samsat",
+        "Penandatanganan PKS dengan BPJS Kesehatan",
+        "Pajak PBB-P2 jatuh tempo",
+        "Rapat bersama Menteri Kabinet Indonesia Maju",
+        "Surat edaran Menpan RB dan KemenPAN-RB soal PAN-RB",
+        "Wali Kota Malang meresmikan taman",
+        "cinta abadi untuk keluarga",
+        "berteduh di bawah pohon beringin alun-alun",
+        "cuaca panas, matahari terik",
+        "lambang Garuda Pancasila di aula",
+        "#pandemi #ApelPagi #ASNBerAKHLAK #IndonesiaMaju",
+        "Perubahan iklim dibahas di seminar",
+    ],
+)
+def test_hard_negatives(extractor: EvidenceExtractor, text: str) -> None:
+    assert found(extractor, text) == []
+
+
+def test_ambiguous_spans_follow_nearby_evidence(extractor: EvidenceExtractor) -> None:
+    text = "Sam HC nomor 2, salam dua jari!"
+    assert found(extractor, text) == [
+        ("CANDIDATE", "Sam HC", 0, 6, MALANG, HC),
+        ("BALLOT_NUMBER", "nomor 2", 7, 14, MALANG, HC),
+        ("GESTURE", "salam dua jari", 16, 30, MALANG, HC),
+    ]
+
+
+def test_ambiguous_spans_follow_the_post_date(extractor: EvidenceExtractor) -> None:
+    text = "salam dua jari"
+    assert found(extractor, text, dt.datetime(2024, 10, 20, 9, 0))[0][4:] == (MALANG, HC)
+    assert found(extractor, text, dt.datetime(2024, 1, 20, 9, 0))[0][4:] == (PILPRES, PG)
+    assert found(extractor, text)[0][4:] == (PILPRES, PG)
+
+
+def test_offsets_after_emoji_and_longest_match_wins(extractor: EvidenceExtractor) -> None:
+    text = "🔥🔥 Ayo coblos nomor urut 02, Prabowo Gemoy! #PrabowoGibran2024"
+    spans = found(extractor, text)
+    assert spans == [
+        ("BALLOT_NUMBER", "coblos nomor urut 02", 7, 27, PILPRES, PG),
+        ("CANDIDATE", "Prabowo Gemoy", 29, 42, PILPRES, PG),
+        ("CAMPAIGN_HASHTAG", "#PrabowoGibran2024", 44, 62, PILPRES, PG),
+    ]
+
+
+def test_spans_are_sorted_and_disjoint(extractor: EvidenceExtractor) -> None:
+    text = ("Kader Partai Golkar & PKB: salam 2 jari, coblos 02 Prabowo-Gibran! AMIN? no urut 1 Cak Imin. "
+            "Ganjar-Mahfud sat set tas tes #GanjarMahfud2024 #AMINAjaDulu Partai Ka'bah 🕋")
+    spans = extractor.extract(text)
+    assert {s.label for s in spans} == set(EVIDENCE_LABELS)
+    for earlier, later in zip(spans, spans[1:], strict=False):
+        assert earlier.end <= later.start
+
+
+def test_span_to_dict(extractor: EvidenceExtractor) -> None:
+    [span] = extractor.extract("coblos 02")
+    assert span.to_dict() == {"label": "BALLOT_NUMBER", "text": "coblos 02", "start": 0, "end": 9,
+                              "election_id": PILPRES, "contestant": PG}
+    with pytest.raises(AttributeError):
+        span.label = "PARTY"  # type: ignore[misc]
+
+
+def test_highlight_segments_reproduce_text(extractor: EvidenceExtractor) -> None:
+    text = "<b>Coblos 02</b> & #AMINAjaDulu"
+    segments = highlight_segments(text, extractor.extract(text))
+    assert "".join(piece for piece, _ in segments) == text
+    assert segments == [
+        ("<b>", None), ("Coblos 02", "BALLOT_NUMBER"), ("</b> & ", None), ("#AMINAjaDulu", "CAMPAIGN_HASHTAG")]
+
+
+def test_highlight_segments_skip_bad_spans() -> None:
+    text = "abcdef"
+    spans = [
+        EvidenceSpan("PARTY", "bcd", 1, 4, PARTAI, None),
+        EvidenceSpan("PAIR", "cde", 2, 5, PILPRES, None),  # overlaps the first
+        EvidenceSpan("PAIR", "x", 5, 99, PILPRES, None),  # outside the text
+    ]
+    assert highlight_segments(text, spans) == [("a", None), ("bcd", "PARTY"), ("ef", None)]
+    assert highlight_segments("", []) == []
+
+
+def test_labels_have_indonesian_names() -> None:
+    assert set(LABEL_NAMES_ID) == set(EVIDENCE_LABELS)
+
+
+def test_patterns_come_from_configs(tmp_path: Path) -> None:
+    (tmp_path / "contoh.yaml").write_text(textwrap.dedent(
+        """\
+        id: pilkada-contoh-2024
+        name: Pilkada Contoh 2024
+        type: pilkada
+        region: Kabupaten Contoh
+        campaign_start: 2024-09-25
+        campaign_end: 2024-11-23
+        voting_day: 2024-11-27
+        contestants:
+          - ballot_number: 1
+            names: [Budi Santoso, Siti Aminah]
+            nicknames: [Cak Budi]
+            aliases: [BUSI]
+            case_sensitive: [BUSI]
+            slogans: [Contoh Maju Bersama]
+            hashtags: ["#BusiJuara"]
+        gestures:
+          - phrases: [salam jempol]
+            ballot_number: 1
+        """), encoding="utf-8")
+    local = EvidenceExtractor(load_elections(tmp_path))
+    label = "01 Budi Santoso – Siti Aminah"
+    text = "cak budi & BUSI: Contoh Maju Bersama, salam jempol #busijuara #PrabowoGibran2024 busi motor"
+    assert found(local, text) == [
+        ("CANDIDATE", "cak budi", 0, 8, "pilkada-contoh-2024", label),
+        ("PAIR", "BUSI", 11, 15, "pilkada-contoh-2024", label),
+        ("SLOGAN", "Contoh Maju Bersama", 17, 36, "pilkada-contoh-2024", label),
+        ("GESTURE", "salam jempol", 38, 50, "pilkada-contoh-2024", label),
+        ("CAMPAIGN_HASHTAG", "#busijuara", 51, 61, "pilkada-contoh-2024", label),
+    ]
+
+
+def test_from_settings_is_cached() -> None:
+    assert EvidenceExtractor.from_settings() is EvidenceExtractor.from_settings()

@@ -1,0 +1,214 @@
+"""The whole model path on the real converted base: train a few steps, register, load, predict,
+promote with the gate, and scan posts into flags (kill-and-resume, re-scan with a newer version).
+
+Marked ``model``: slower, but part of CI."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+from typer.testing import CliRunner
+
+from netral.db.schema import AuditRecord, Flag, FlagScoreHistory, Post, Score
+from netral.models.classifier import Classifier
+from netral.models.promotion import PromotionRefused, promote
+from netral.models.registry import META_FILE, active_version, get_version, list_versions, set_active
+from netral.pipeline import scan as scan_mod
+from netral.pipeline.ingest import ingest_file
+from netral.pipeline.roster import import_roster
+from netral.pipeline.scan import ScanFilter, scan
+from netral.settings import REPO_ROOT, Settings
+from netral.training.finetune import TrainConfig
+from netral.training.service import run_training
+
+pytestmark = pytest.mark.model
+SAMPLES = REPO_ROOT / "data" / "samples"
+
+
+@pytest.fixture(scope="session")
+def base_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    shared = os.environ.get("NETRAL_TEST_BASE_CACHE")
+    return Path(shared) if shared else tmp_path_factory.mktemp("base")
+
+
+@pytest.fixture(scope="session")
+def trained(tmp_path_factory: pytest.TempPathFactory, base_cache: Path) -> tuple[Settings, str]:
+    """One smoke-trained version in a private registry (a few steps on a small slice)."""
+    data_dir = tmp_path_factory.mktemp("var")
+    settings = Settings(data_dir=data_dir)
+    object.__setattr__(settings, "__dict__", settings.__dict__)  # settings are plain pydantic; no cache
+    cfg = TrainConfig(max_steps=4, batch_size=8, checkpoint_every=2, epochs=1)
+    # Share the converted base between tests and runs.
+    (data_dir / "base").parent.mkdir(parents=True, exist_ok=True)
+    os.symlink(base_cache, data_dir / "base")
+    mv = run_training(settings=settings, config=cfg, limit_train=32, limit_eval=48, progress=False)
+    return settings, mv.version
+
+
+def test_trained_version_is_registered_with_metadata(trained: tuple[Settings, str]) -> None:
+    settings, version = trained
+    mv = get_version(settings.registry_dir, version)
+    meta = json.loads((mv.path / META_FILE).read_text())
+    assert meta["labels"] == ["partisan", "SUPPORT", "ATTACK", "SOLICITATION", "CAMPAIGN", "ATTRIBUTE"]
+    assert 0.0 < meta["thresholds"]["partisan"] < 1.0
+    assert set(meta["metrics"]["test"]) == set(meta["labels"])
+    assert meta["base_model"].startswith("multilingual-e5-small")
+    assert len(meta["data_hash"]) == 64 and meta["n_train"] == 32
+    assert (mv.path / "model.safetensors").is_file() and (mv.path / "tokenizer.json").is_file()
+    assert not (settings.registry_dir / "_runs").exists() or not any((settings.registry_dir / "_runs").iterdir())
+
+
+def test_loaded_model_predicts_scores_in_range(trained: tuple[Settings, str]) -> None:
+    settings, version = trained
+    clf = Classifier(get_version(settings.registry_dir, version))
+    texts = ["Coblos 02 ya tmn2! #PrabowoGibran2024", "Apel pagi di kantor dinas", ""]
+    preds = clf.predict(texts)
+    assert len(preds) == 3
+    for p in preds:
+        assert 0.0 <= p.partisan_score <= 1.0
+        assert set(p.categories) == {"SUPPORT", "ATTACK", "SOLICITATION", "CAMPAIGN", "ATTRIBUTE"}
+        assert p.partisan == (p.partisan_score >= clf.threshold)
+    # Batching and order do not change scores.
+    again = clf.probabilities(list(reversed(texts)), batch_size=1)[::-1]
+    assert abs(again[0][0] - preds[0].partisan_score) < 1e-4
+
+
+def test_predict_cli_writes_one_line_per_input_and_reports_bad_lines(trained, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    settings, version = trained
+    from netral.cli import app
+
+    monkeypatch.setenv("NETRAL_DATA_DIR", str(settings.data_dir))
+    from netral.settings import get_settings
+
+    get_settings.cache_clear()
+    inp = tmp_path / "in.jsonl"
+    inp.write_text('{"id": 1, "text": "Salam dua jari, dukung Prabowo-Gibran!"}\nnot json\n'
+                   '{"id": "b", "text": "Rapat koordinasi di kantor"}\n{"id": "c"}\n', encoding="utf-8")
+    out = tmp_path / "out.jsonl"
+    res = CliRunner().invoke(app, ["predict", "--input", str(inp), "--output", str(out), "--model", version])
+    get_settings.cache_clear()
+    assert res.exit_code == 1, res.output
+    rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert [r["id"] for r in rows] == [1, "b"]
+    assert rows[0]["model_version"] == version
+    assert {"partisan_score", "partisan", "categories", "evidence"} <= set(rows[0])
+    labels = {e["label"] for e in rows[0]["evidence"]}
+    assert {"GESTURE", "PAIR"} <= labels
+    assert "in.jsonl:2" in res.output and "in.jsonl:4" in res.output
+
+
+def _clone_version(settings: Settings, version: str, new: str, test_f1: float) -> None:
+    src = get_version(settings.registry_dir, version).path
+    dst = settings.registry_dir / new
+    shutil.copytree(src, dst)
+    meta = json.loads((dst / META_FILE).read_text())
+    meta["version"] = new
+    meta["metrics"]["test"]["partisan"]["f1"] = test_f1
+    (dst / META_FILE).write_text(json.dumps(meta))
+
+
+def test_promotion_gate_refuses_worse_model_unless_forced_and_audits(trained, sqlite_factory) -> None:  # type: ignore[no-untyped-def]
+    settings, version = trained
+    reg = settings.registry_dir
+    set_active(reg, version)
+    f1 = get_version(reg, version).test_f1 or 0.0
+    _clone_version(settings, version, "v-worse", f1 - 0.05)
+    _clone_version(settings, version, "v-better", f1 + 0.05)
+    with pytest.raises(PromotionRefused, match="lebih buruk"):
+        promote(reg, "v-worse", sqlite_factory, actor="analis")
+    assert active_version(reg).version == version  # type: ignore[union-attr]
+    with pytest.raises(PromotionRefused, match="alasan"):
+        promote(reg, "v-worse", sqlite_factory, actor="analis", force=True)
+    promote(reg, "v-better", sqlite_factory, actor="analis")
+    assert active_version(reg).version == "v-better"  # type: ignore[union-attr]
+    promote(reg, "v-worse", sqlite_factory, actor="admin", force=True, reason="uji darurat")
+    with sqlite_factory() as s:
+        actions = [(r.action, r.actor, r.entity_id) for r in s.scalars(select(AuditRecord).order_by(AuditRecord.id))]
+    assert actions == [("model.promote", "analis", "v-better"), ("model.promote.forced", "admin", "v-worse")]
+    set_active(reg, version)
+    for name in ("v-worse", "v-better"):
+        shutil.rmtree(reg / name)
+    assert [v.version for v in list_versions(reg)] == [version]
+
+
+@pytest.fixture
+def posts_factory(sqlite_factory):  # type: ignore[no-untyped-def]
+    with sqlite_factory() as s:
+        import_roster(s, SAMPLES / "roster.csv")
+        s.commit()
+    assert ingest_file(sqlite_factory, SAMPLES / "posts.jsonl").stored == 17
+    return sqlite_factory
+
+
+def _low_threshold(settings: Settings, version: str) -> Classifier:
+    """A smoke model is barely trained; a zero threshold makes every post a flag, exercising flag logic."""
+    clf = Classifier(get_version(settings.registry_dir, version))
+    clf.threshold = 0.0
+    return clf
+
+
+def test_scan_killed_midway_then_rerun_has_no_duplicates_and_no_losses(trained, posts_factory, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    settings, version = trained
+    clf = _low_threshold(settings, version)
+    real = scan_mod._apply_flag
+    calls = {"n": 0}
+
+    def dying(*args, **kwargs):  # type: ignore[no-untyped-def]
+        calls["n"] += 1
+        if calls["n"] == 8:  # inside the second chunk
+            raise KeyboardInterrupt("killed")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(scan_mod, "_apply_flag", dying)
+    with pytest.raises(KeyboardInterrupt):
+        scan(posts_factory, clf, chunk_size=5, explain=False)
+    with posts_factory() as s:
+        assert s.scalar(select(func.count()).select_from(Score)) == 5  # only the committed chunk
+        assert s.scalar(select(func.count()).select_from(Flag)) == 5
+    monkeypatch.setattr(scan_mod, "_apply_flag", real)
+    result = scan(posts_factory, clf, chunk_size=5, explain=True)
+    assert result.scanned == 12
+    again = scan(posts_factory, clf, chunk_size=5)
+    assert again.scanned == 0
+    with posts_factory() as s:
+        n_posts = s.scalar(select(func.count()).select_from(Post))
+        assert s.scalar(select(func.count()).select_from(Score)) == n_posts == 17
+        flags = list(s.scalars(select(Flag)))
+        assert len(flags) == 17 and len({f.post_id for f in flags}) == 17
+        with_gesture = [f for f in flags if any(e["label"] == "GESTURE" for e in f.evidence)]
+        assert with_gesture, "sample posts with 'salam dua jari' must carry GESTURE evidence"
+        malang = [f for f in flags if f.election == "pilkada-kota-malang-2024"]
+        pre = [f for f in flags if f.window_note and "sebelum" in f.window_note]
+        assert malang and pre  # a Pilkada post is matched; a pre-campaign post is flagged with its window
+        assert any(f.drivers for f in flags)
+
+
+def test_rescan_with_newer_version_updates_pending_flags_and_keeps_history(trained, posts_factory) -> None:  # type: ignore[no-untyped-def]
+    settings, version = trained
+    clf = _low_threshold(settings, version)
+    scan(posts_factory, clf, ScanFilter(limit=6), explain=False)
+    newer = "v-newer"
+    _clone_version(settings, version, newer, 0.5)
+    try:
+        clf2 = Classifier(get_version(settings.registry_dir, newer))
+        clf2.threshold = 0.0
+        with posts_factory() as s:
+            decided = s.scalars(select(Flag).order_by(Flag.id)).first()
+            decided.status = "dismissed"  # type: ignore[union-attr]
+            s.commit()
+        res = scan(posts_factory, clf2, explain=False)
+        assert res.scanned == 17 and res.updated_flags == 5 and res.flagged == 11
+        with posts_factory() as s:
+            assert s.scalar(select(func.count()).select_from(Flag)) == 17
+            hist = list(s.scalars(select(FlagScoreHistory)))
+            assert len(hist) == 5 and {h.model_version for h in hist} == {version}
+            dismissed = s.get(Flag, decided.id)  # type: ignore[union-attr]
+            assert dismissed.model_version == version  # decided flags keep the scores people saw
+            assert s.scalar(select(func.count()).select_from(Score)) == 6 + 17
+    finally:
+        shutil.rmtree(settings.registry_dir / newer)

@@ -1,0 +1,107 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from netral.settings import REPO_ROOT
+from netral.training.data import (
+    Example,
+    LabelledDataError,
+    SplitSet,
+    add_decisions,
+    data_hash,
+    load_splits,
+    make_splits,
+    validate_record,
+)
+from netral.training.dedup import near_duplicate_key
+from netral.training.metrics import choose_threshold
+
+LABELLED = REPO_ROOT / "data" / "labelled"
+
+
+def _ex(i: int, text: str, source: str = "pemilu2024_tweets.jsonl:1", when: str = "2023-12-01") -> Example:
+    return Example(f"x{i}", text, i % 2 == 0, ["SUPPORT"] if i % 2 == 0 else [], source, created_at=when)
+
+
+def test_near_duplicate_key_ignores_mentions_links_case_and_rt() -> None:
+    a = "RT @budi: Coblos 02 ya!! https://t.co/abc #PrabowoGibran2024"
+    b = "@siti @andi coblos 02 ya #prabowogibran2024 http://x.co/z"
+    assert near_duplicate_key(a) == near_duplicate_key(b)
+    assert near_duplicate_key("coblos 01 ya") == near_duplicate_key("coblos 03 ya")  # digits masked
+    assert near_duplicate_key("pilih anies") != near_duplicate_key("pilih ganjar")
+
+
+def test_splits_are_time_ordered_per_source_and_deduplicated() -> None:
+    texts = [f"post unik nomor {w} tentang topik {w * 7} di kota {w * 13}" for w in
+             ["satu", "dua", "tiga", "empat", "lima", "enam", "tujuh", "delapan", "sembilan", "sepuluh"]]
+    examples = [_ex(i, t, when=f"2023-12-{i + 1:02d}") for i, t in enumerate(texts)]
+    examples.append(_ex(99, "RT @a: " + texts[9], when="2023-11-01"))  # old copy of the newest post
+    splits = make_splits(examples, (0.6, 0.2, 0.2))
+    assert [e.id for e in splits["test"]] == ["x8", "x9"]
+    assert all(e.created_at < "2023-12-07" for e in splits["train"])
+    assert "x99" not in {e.id for e in splits["train"]}  # its twin is in test
+
+
+def test_committed_splits_are_disjoint_and_free_of_near_duplicates() -> None:
+    s = load_splits(LABELLED)
+    keys = {name: {near_duplicate_key(e.text) for e in getattr(s, name)} for name in ("train", "dev", "test")}
+    assert not keys["train"] & keys["test"]
+    assert not keys["train"] & keys["dev"]
+    assert not keys["dev"] & keys["test"]
+    ids = [e.id for e in s.train + s.dev + s.test]
+    assert len(ids) == len(set(ids))
+    assert len(s.train) + len(s.dev) + len(s.test) >= 2400
+    assert sum(e.source == "written" for e in s.train + s.dev + s.test) >= 400
+
+
+def test_labelled_files_follow_the_guideline() -> None:
+    for path in (LABELLED / "pool.jsonl", LABELLED / "written.jsonl"):
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+            validate_record(json.loads(line), f"{path}:{n}")  # raises on any violation
+
+
+@pytest.mark.parametrize(("rec", "msg"), [
+    ({"id": "a", "text": "x", "source": "s", "partisan": True, "categories": []}, "at least one"),
+    ({"id": "a", "text": "x", "source": "s", "partisan": False, "categories": ["SUPPORT"]}, "no categories"),
+    ({"id": "a", "text": "x", "source": "s", "partisan": True, "categories": ["HOAX"]}, "unknown"),
+    ({"id": "a", "text": "", "source": "s", "partisan": True, "categories": ["SUPPORT"]}, "text"),
+])
+def test_invalid_records_are_refused(rec: dict, msg: str) -> None:
+    with pytest.raises(LabelledDataError, match=msg):
+        validate_record(rec, "f:1")
+
+
+def test_unclear_records_are_left_out() -> None:
+    assert validate_record({"id": "a", "text": "x", "source": "s", "partisan": None, "categories": []}, "f") is None
+
+
+def test_decisions_join_training_only_and_never_twin_a_test_item() -> None:
+    base = SplitSet([_ex(1, "latih satu dua tiga")], [_ex(2, "dev empat lima enam")],
+                    [_ex(3, "uji tujuh delapan sembilan")])
+    test_hash = data_hash(base.test)
+    decisions = [_ex(10, "uji tujuh delapan sembilan"), _ex(11, "keputusan baru sepuluh sebelas")]
+    merged, dropped = add_decisions(base, decisions)
+    assert dropped == 1
+    assert [e.id for e in merged.extra_train] == ["x11"]
+    assert data_hash(merged.test) == test_hash
+    assert merged.hash() != base.hash()
+
+
+def test_threshold_reaches_the_recall_target() -> None:
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, 500)
+    scores = np.clip(y * 0.3 + rng.random(500) * 0.7, 0, 1)
+    t = choose_threshold(y, scores, 0.95)
+    recall = ((scores >= t) & (y == 1)).sum() / y.sum()
+    assert recall >= 0.95
+    assert ((scores >= t + 1e-6) & (y == 1)).sum() / y.sum() < 0.95 or t >= scores.max()
+
+
+def test_missing_split_files_give_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(LabelledDataError, match="build_dataset"):
+        load_splits(tmp_path)
