@@ -6,13 +6,14 @@ from collections.abc import Sequence
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from sqlalchemy.orm import Session, sessionmaker
 
 from netral.db.engine import session_factory
 from netral.pipeline.textio import Rejection
 
-console = Console(highlight=False)
-err_console = Console(stderr=True, highlight=False)
+console = Console(highlight=False, soft_wrap=True)
+err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 def factory() -> sessionmaker[Session]:
@@ -22,11 +23,11 @@ def factory() -> sessionmaker[Session]:
 def print_rejections(rejections: Sequence[Rejection], limit: int = 50) -> None:
     """Every rejected record with file, line and field, on stderr so stdout stays machine-readable."""
     for rej in rejections[:limit]:
-        err_console.print(f"[red]DITOLAK[/red] {rej}", markup=True, soft_wrap=True)
+        err_console.print(f"[red]DITOLAK[/red] {escape(str(rej))}", soft_wrap=True)
     if len(rejections) > limit:
         err_console.print(f"... dan {len(rejections) - limit} penolakan lain")
 
 
 def fail(message: str, code: int = 1) -> typer.Exit:
-    err_console.print(f"[red]Galat:[/red] {message}")
+    err_console.print(f"[red]Galat:[/red] {escape(message)}", soft_wrap=True)
     return typer.Exit(code)

@@ -11,6 +11,7 @@ from pathlib import Path
 import typer
 
 from netral.cli.common import console, factory, print_rejections
+from netral.cli.demo_steps import run_model_and_review_steps
 from netral.db.engine import upgrade
 from netral.pipeline.ingest import ingest_file
 from netral.pipeline.roster import import_roster, list_accounts
@@ -22,6 +23,7 @@ SAMPLES = REPO_ROOT / "data" / "samples"
 def demo(
     samples: Path = typer.Option(SAMPLES, help="folder with roster.csv and posts.jsonl"),
     serve: bool = typer.Option(True, help="start the web app at the end"),
+    epochs: int = typer.Option(6, help="maximum training epochs when no model is registered yet"),
 ) -> None:
     """Set up the database, load the sample roster and posts, and show what happened."""
     settings = get_settings()
@@ -44,16 +46,7 @@ def demo(
     print_rejections(result.rejections)
     console.print(f"Post disimpan: {result.stored}, sudah ada: {result.duplicates}, "
                   f"ditolak (bukan akun roster, tidak disimpan): {result.not_on_roster}")
-    _later_steps(serve)
-
-
-def _later_steps(serve: bool) -> None:
-    """Model, scan and web steps, present once those parts of the product exist."""
-    try:
-        from netral.cli.demo_steps import run_model_and_review_steps
-    except ModuleNotFoundError:
-        return
-    run_model_and_review_steps(serve)
+    run_model_and_review_steps(serve, epochs)
 
 
 def register(app: typer.Typer) -> None:

@@ -33,7 +33,10 @@ def list_cmd(unit: str | None = typer.Option(None, help="hanya unit kerja ini"))
     """Accounts with their unit and handles."""
     with factory()() as session:
         accounts = list_accounts(session, unit)
-        table = Table("NIP", "Nama", "Unit", "Jabatan", "Akun", title=f"Roster ASN ({len(accounts)})")
+        table = Table(title=f"Roster ASN ({len(accounts)})")
+        table.add_column("NIP", no_wrap=True, min_width=18)
+        for header in ("Nama", "Unit", "Jabatan", "Akun"):
+            table.add_column(header)
         for acc in accounts:
             handles = ", ".join(f"{h.platform}:@{h.handle}" for h in acc.handles)
             table.add_row(acc.nip, acc.name, acc.unit, acc.position, handles)
