@@ -1,0 +1,192 @@
+"""Human decisions on a flag: the first review by its claimant and the second (four-eyes) review.
+
+State machine (the only transitions that exist)::
+
+    pending / needs_info --confirm--> confirmed --verify--> verified --(report)--> reported
+                         --dismiss--> dismissed        \\--return--> pending
+                         --more_info--> needs_info
+
+Each transition is a conditional UPDATE on the expected current status, so two people acting at once
+cannot both succeed, and each writes a Review row and an audit record with before, after and reason.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import update
+from sqlalchemy.orm import Session
+
+from netral import audit
+from netral.db.schema import Flag, Review, User
+from netral.db.types import utcnow
+from netral.review.errors import ReviewError
+from netral.review.queue import OPEN_STATUSES, STATUSES, confirmer, get_flag
+from netral.review.roles import FIRST_REVIEW, SECOND_REVIEW, require_role
+from netral.settings import Settings
+
+MIN_REASON_CHARS = 10
+
+CATEGORIES: dict[str, str] = {
+    "SUPPORT": "Dukungan terhadap peserta/kontestan",
+    "ATTACK": "Serangan terhadap peserta/kontestan",
+    "SOLICITATION": "Ajakan untuk memilih/berpihak",
+    "CAMPAIGN": "Kampanye atau sosialisasi",
+    "ATTRIBUTE": "Atribut, simbol, atau gestur partisan",
+}
+
+# Social-media behaviours named in the 2022 joint decree (SKB) guidance on ASN neutrality.
+BEHAVIOURS: dict[str, str] = {
+    "kampanye_daring": "Melakukan kampanye/sosialisasi bakal calon atau calon melalui media sosial",
+    "unggah_komentar_bagikan_suka": "Membuat unggahan, mengomentari, membagikan, atau menyukai konten "
+                                    "bakal calon/calon/partai",
+    "ikut_grup_akun_pemenangan": "Bergabung dengan atau mengikuti grup/akun pemenangan bakal calon/calon",
+    "foto_gestur_simbol": "Berfoto bersama bakal calon/calon/tim dengan simbol tangan atau gestur keberpihakan",
+    "atribut_partai": "Memakai atau menampilkan atribut partai/bakal calon/calon",
+    "latar_partai_calon": "Berfoto dengan latar belakang gambar/atribut partai atau bakal calon/calon",
+    "ajakan_berpihak": "Mengajak rekan kerja, keluarga, atau masyarakat untuk berpihak pada peserta",
+    "surat_dukungan_ktp": "Memberikan surat dukungan disertai fotokopi KTP/Surat Keterangan Tanda Penduduk",
+    "keanggotaan_partai": "Menjadi anggota atau pengurus partai politik",
+}
+
+DECISIONS: dict[str, str] = {
+    "confirm": "Dikonfirmasi sebagai dugaan pelanggaran",
+    "dismiss": "Ditolak (bukan pelanggaran)",
+    "more_info": "Perlu informasi tambahan",
+    "verify": "Diverifikasi",
+    "return": "Dikembalikan ke antrean",
+}
+
+
+@dataclass(frozen=True)
+class Outcome:
+    flag: Flag
+    review: Review
+
+
+def _reason(reason: str) -> str:
+    text = (reason or "").strip()
+    if len(text) < MIN_REASON_CHARS:
+        raise ReviewError(f"alasan tertulis wajib diisi (minimal {MIN_REASON_CHARS} karakter)", "invalid")
+    return text
+
+
+def _transition(session: Session, flag_id: int, *, from_statuses: tuple[str, ...], values: dict[str, Any],
+                claimed_by: int | None = None) -> bool:
+    stmt = update(Flag).where(Flag.id == flag_id, Flag.status.in_(from_statuses))
+    if claimed_by is not None:
+        stmt = stmt.where(Flag.claimed_by == claimed_by)
+    result = session.execute(stmt.values(**values).execution_options(synchronize_session=False))
+    return result.rowcount == 1
+
+
+def _record(session: Session, flag: Flag, user: User, *, stage: str, decision: str, reason: str,
+            before: dict[str, Any], now: datetime, category: str | None = None,
+            behaviour: str | None = None) -> Outcome:
+    review = Review(flag_id=flag.id, reviewer_id=user.id, stage=stage, decision=decision, category=category,
+                    behaviour=behaviour, reason=reason, created_at=now)
+    session.add(review)
+    session.flush()
+    session.refresh(flag)
+    after: dict[str, Any] = {"status": flag.status, "review_id": review.id, "stage": stage, "decision": decision}
+    if category:
+        after.update(category=category, behaviour=behaviour)
+    audit.append(session, actor=user.username, action=f"flag.{decision}", entity="flag", entity_id=flag.id,
+                 before=before, after=after, reason=reason)
+    return Outcome(flag, review)
+
+
+def _first_review(session: Session, flag_id: int, user: User, *, decision: str, new_status: str, reason: str,
+                  category: str | None = None, behaviour: str | None = None) -> Outcome:
+    require_role(user, FIRST_REVIEW, "melakukan tinjauan pertama")
+    text = _reason(reason)
+    flag = get_flag(session, flag_id)
+    session.refresh(flag)
+    if flag.status not in OPEN_STATUSES:
+        raise ReviewError(f"flag berstatus {STATUSES.get(flag.status, flag.status)}; tinjauan pertama sudah selesai",
+                          "conflict")
+    if flag.claimed_by != user.id:
+        raise ReviewError("klaim flag ini terlebih dahulu; hanya pemegang klaim yang dapat memutuskan", "conflict")
+    before = {"status": flag.status, "claimed_by": flag.claimed_by, "model_version": flag.model_version,
+              "partisan_score": flag.partisan_score}
+    now = utcnow()
+    if not _transition(session, flag_id, from_statuses=OPEN_STATUSES, claimed_by=user.id,
+                       values={"status": new_status, "claimed_by": None, "claim_expires_at": None,
+                               "updated_at": now}):
+        raise ReviewError("flag telah diubah oleh orang lain; muat ulang halaman", "conflict")
+    return _record(session, flag, user, stage="first", decision=decision, reason=text, before=before, now=now,
+                   category=category, behaviour=behaviour)
+
+
+def confirm(session: Session, flag_id: int, user: User, *, category: str, behaviour: str, reason: str,
+            settings: Settings) -> Outcome:
+    """The claimant finds a likely violation; it then waits for a supervisor's verification.
+
+    With ``require_second_review`` switched off the confirmation verifies the flag directly.
+    """
+    if category not in CATEGORIES:
+        raise ReviewError(f"kategori tidak dikenal: {category!r}", "invalid")
+    if behaviour not in BEHAVIOURS:
+        raise ReviewError(f"perilaku SKB tidak dikenal: {behaviour!r}", "invalid")
+    new_status = "confirmed" if settings.require_second_review else "verified"
+    return _first_review(session, flag_id, user, decision="confirm", new_status=new_status, reason=reason,
+                         category=category, behaviour=behaviour)
+
+
+def dismiss(session: Session, flag_id: int, user: User, *, reason: str) -> Outcome:
+    return _first_review(session, flag_id, user, decision="dismiss", new_status="dismissed", reason=reason)
+
+
+def request_more_info(session: Session, flag_id: int, user: User, *, reason: str) -> Outcome:
+    """Parks the flag as ``needs_info``; anyone may claim it again once the information is there."""
+    return _first_review(session, flag_id, user, decision="more_info", new_status="needs_info", reason=reason)
+
+
+def second_review_block(flag: Flag, user: User) -> ReviewError | None:
+    """Why ``user`` may not do the second review of ``flag`` now, or None if they may.
+
+    Shared by the service and the flag page, so the page never offers a button the service refuses.
+    """
+    if not user.active or user.role not in SECOND_REVIEW:
+        return ReviewError("hanya supervisor yang dapat melakukan tinjauan kedua", "forbidden")
+    if flag.status != "confirmed":
+        return ReviewError(f"flag berstatus {STATUSES.get(flag.status, flag.status)}; hanya flag yang sudah "
+                           "dikonfirmasi yang dapat diverifikasi", "conflict")
+    first = confirmer(flag)
+    if first is None:
+        return ReviewError("flag tidak memiliki konfirmasi tinjauan pertama", "conflict")
+    if first.reviewer_id == user.id:
+        return ReviewError("Anda sendiri yang mengonfirmasi flag ini; verifikasi harus oleh supervisor lain "
+                           "(prinsip empat mata)", "forbidden")
+    return None
+
+
+def _second_review(session: Session, flag_id: int, user: User, *, decision: str, new_status: str,
+                   reason: str) -> Outcome:
+    require_role(user, SECOND_REVIEW, "melakukan tinjauan kedua")
+    text = _reason(reason)
+    flag = get_flag(session, flag_id)
+    session.refresh(flag)
+    session.refresh(flag, ["reviews"])
+    block = second_review_block(flag, user)
+    if block is not None:
+        raise block
+    before = {"status": flag.status, "confirmed_by": confirmer(flag).reviewer_id}  # type: ignore[union-attr]
+    now = utcnow()
+    if not _transition(session, flag_id, from_statuses=("confirmed",),
+                       values={"status": new_status, "claimed_by": None, "claim_expires_at": None,
+                               "updated_at": now}):
+        raise ReviewError("flag telah diubah oleh orang lain; muat ulang halaman", "conflict")
+    return _record(session, flag, user, stage="second", decision=decision, reason=text, before=before, now=now)
+
+
+def verify(session: Session, flag_id: int, user: User, *, reason: str) -> Outcome:
+    """A different supervisor agrees with the confirmation; only now may a report be made."""
+    return _second_review(session, flag_id, user, decision="verify", new_status="verified", reason=reason)
+
+
+def return_flag(session: Session, flag_id: int, user: User, *, reason: str) -> Outcome:
+    """The supervisor disagrees or wants another look: back to the queue with a reason."""
+    return _second_review(session, flag_id, user, decision="return", new_status="pending", reason=reason)

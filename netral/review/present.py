@@ -1,0 +1,115 @@
+"""Presentation helpers shared by the web pages and the report document.
+
+Nothing here produces markup: templates escape every piece, so hostile post text stays text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Any
+from urllib.parse import urlsplit
+
+WIB = timezone(timedelta(hours=7), "WIB")
+
+_MONTHS = ["Januari", "Februari", "Maret", "April", "Mei", "Juni", "Juli", "Agustus", "September", "Oktober",
+           "November", "Desember"]
+
+# Same names as the pipeline's evidence labels (netral.pipeline.evidence.LABEL_NAMES_ID).
+EVIDENCE_LABELS: dict[str, str] = {
+    "CANDIDATE": "Kandidat",
+    "PAIR": "Pasangan calon",
+    "BALLOT_NUMBER": "Nomor urut",
+    "PARTY": "Partai",
+    "SLOGAN": "Slogan/jargon",
+    "CAMPAIGN_HASHTAG": "Tagar kampanye",
+    "GESTURE": "Gestur/salam",
+}
+
+
+def fmt_dt(value: datetime | None, *, seconds: bool = False) -> str:
+    """Local (WIB) time, the way inspectorate staff write it: ``12 Februari 2024 14.05 WIB``."""
+    if value is None:
+        return "—"
+    local = value.astimezone(WIB)
+    clock = local.strftime("%H.%M.%S" if seconds else "%H.%M")
+    return f"{local.day} {_MONTHS[local.month - 1]} {local.year} {clock} WIB"
+
+
+def fmt_date(value: datetime | None) -> str:
+    if value is None:
+        return "—"
+    local = value.astimezone(WIB)
+    return f"{local.day} {_MONTHS[local.month - 1]} {local.year}"
+
+
+def safe_url(url: str | None) -> str | None:
+    """The URL if it may become a link (http/https with a host), else None so it is shown as text only."""
+    if not url:
+        return None
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in {"http", "https"} or not parts.netloc:
+        return None
+    return url.strip()
+
+
+def _span_fields(span: Any) -> tuple[str | None, int, int]:
+    if isinstance(span, Mapping):
+        return span.get("label"), int(span.get("start", 0)), int(span.get("end", 0))
+    return getattr(span, "label", None), int(span.start), int(span.end)
+
+
+def _fallback_segments(text: str, spans: Iterable[Any]) -> list[tuple[str, str | None]]:
+    """Split text into (piece, label-or-None); overlapping or out-of-range spans are skipped."""
+    out: list[tuple[str, str | None]] = []
+    pos = 0
+    for label, start, end in sorted((_span_fields(s) for s in spans), key=lambda t: (t[1], -t[2])):
+        if start < pos or end <= start or end > len(text):
+            continue
+        if start > pos:
+            out.append((text[pos:start], None))
+        out.append((text[start:end], label or "EVIDENCE"))
+        pos = end
+    if pos < len(text):
+        out.append((text[pos:], None))
+    return out
+
+
+@dataclass(frozen=True)
+class _Span:
+    label: str | None
+    start: int
+    end: int
+
+
+def segments(text: str, spans: Iterable[Any] | None) -> list[tuple[str, str | None]]:
+    """Post text cut into plain and highlighted pieces, using the pipeline's function when present.
+
+    Flags store spans as JSON dicts; they are turned into objects with ``label/start/end`` first.
+    """
+    try:
+        objs = [_Span(*_span_fields(s)) for s in (spans or [])]
+    except (TypeError, ValueError, AttributeError):
+        objs = []
+    try:
+        from netral.pipeline.evidence import highlight_segments
+    except ImportError:
+        return _fallback_segments(text, objs)
+    try:
+        return list(highlight_segments(text, objs))  # type: ignore[arg-type]
+    except (TypeError, ValueError, KeyError, IndexError, AttributeError):
+        # Evidence from an older pipeline version must never make a case unreadable.
+        return _fallback_segments(text, objs)
+
+
+def css_token(label: str | None) -> str:
+    """A label reduced to characters that are safe in a CSS class name."""
+    return "".join(c for c in (label or "").lower() if c.isalnum() or c in "-_")[:40] or "evidence"
+
+
+def evidence_label(label: str | None) -> str:
+    return EVIDENCE_LABELS.get((label or "").upper(), label or "Bukti")

@@ -1,0 +1,208 @@
+"""Reports: the only document that leaves Netral, made only from a verified flag.
+
+Under PP 94/2021 a superior who receives a suspected violation must examine it, so a report is made
+only after two people agreed (see ``decisions``). The service checks the status, the role, and moves
+the flag to ``reported`` with a conditional UPDATE; the database trigger refuses a report row for any
+other flag as a last line of defence. The HTML is rendered deterministically from stored data and its
+SHA-256 is kept, so a later copy can be checked against what was issued.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from netral import audit
+from netral.db.schema import Flag, Report, Review, User
+from netral.db.types import utcnow
+from netral.review import present
+from netral.review.decisions import BEHAVIOURS, CATEGORIES, DECISIONS
+from netral.review.errors import ReviewError
+from netral.review.queue import STATUSES, get_flag
+from netral.review.roles import ISSUE_REPORT, READ_REPORTS, require_role
+from netral.settings import Settings
+
+TEMPLATES_DIR = Path(__file__).parent / "templates"
+NUMBER_PREFIX = "NTR"
+
+_env = Environment(loader=FileSystemLoader(TEMPLATES_DIR), autoescape=select_autoescape(["html"]),
+                   trim_blocks=True, lstrip_blocks=True)
+_env.filters.update(dt=present.fmt_dt, date=present.fmt_date, css_token=present.css_token,
+                    evidence_label=present.evidence_label)
+
+
+@dataclass(frozen=True)
+class RenderedReport:
+    report: Report
+    html: str
+    pdf: bytes
+
+
+def sha256_text(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def next_number(session: Session, when: datetime) -> str:
+    """``NTR/2026/000123``: per-year sequence; the unique constraint refuses a concurrent duplicate."""
+    year = when.astimezone(present.WIB).year
+    prefix = f"{NUMBER_PREFIX}/{year}/"
+    numbers = session.scalars(select(Report.number).where(Report.number.like(f"{prefix}%"))).all()
+    seq = max((int(n.rsplit("/", 1)[1]) for n in numbers if n.rsplit("/", 1)[1].isdigit()), default=0) + 1
+    return f"{prefix}{seq:06d}"
+
+
+def file_stem(number: str) -> str:
+    return number.replace("/", "-")
+
+
+def _review_row(review: Review) -> dict[str, Any]:
+    return {
+        "stage": review.stage,
+        "stage_label": "Tinjauan pertama" if review.stage == "first" else "Tinjauan kedua",
+        "decision": review.decision,
+        "decision_label": DECISIONS.get(review.decision, review.decision),
+        "reviewer_name": review.reviewer.full_name or review.reviewer.username,
+        "reviewer_username": review.reviewer.username,
+        "category": review.category,
+        "category_label": CATEGORIES.get(review.category or "", ""),
+        "behaviour_label": BEHAVIOURS.get(review.behaviour or "", review.behaviour or ""),
+        "reason": review.reason,
+        "at": review.created_at,
+    }
+
+
+def build_context(flag: Flag, *, number: str, created_at: datetime, created_by: User) -> dict[str, Any]:
+    """Plain values only, so the same stored data always renders the same document."""
+    post = flag.post
+    account = post.account
+    reviews = [_review_row(r) for r in flag.reviews]
+    first = next((r for r in reversed(reviews) if r["stage"] == "first" and r["decision"] == "confirm"), None)
+    second = next((r for r in reversed(reviews) if r["decision"] == "verify"), None)
+    categories = sorted(((k, float(v)) for k, v in (flag.categories or {}).items() if isinstance(v, int | float)),
+                        key=lambda kv: -kv[1])
+    return {
+        "number": number,
+        "created_at": created_at,
+        "created_by": created_by.full_name or created_by.username,
+        "asn": {"nip": account.nip, "name": account.name, "unit": account.unit, "position": account.position,
+                "handles": [f"{h.platform}: @{h.handle}" for h in account.handles]},
+        "post": {"platform": post.platform, "kind": post.kind, "url": post.url, "author": post.author_handle,
+                 "post_id": post.post_id, "created_at": post.created_at, "ingested_at": post.ingested_at,
+                 "source": post.source, "sha256": post.content_sha256,
+                 "segments": present.segments(post.text, flag.evidence)},
+        "evidence": [dict(e) for e in (flag.evidence or []) if isinstance(e, dict)],
+        "model": {"version": flag.model_version, "score": flag.partisan_score, "threshold": flag.threshold,
+                  "election": flag.election, "window_note": flag.window_note, "categories": categories,
+                  "flagged_at": flag.created_at},
+        "reviews": reviews,
+        "first": first,
+        "second": second,
+        "second_required": second is not None,
+    }
+
+
+def render_html(context: dict[str, Any]) -> str:
+    return _env.get_template("report.html").render(**context)
+
+
+def render_pdf(html: str) -> bytes:
+    """WeasyPrint is imported lazily: it loads Pango, which the web pages do not need."""
+    from weasyprint import HTML
+
+    return HTML(string=html, base_url=str(TEMPLATES_DIR)).write_pdf()
+
+
+def render_existing(session: Session, report: Report) -> str:
+    """Re-render an issued report from the stored data (compare with ``content_sha256``)."""
+    flag = get_flag(session, report.flag_id)
+    creator = session.get(User, report.created_by)
+    assert creator is not None
+    return render_html(build_context(flag, number=report.number, created_at=report.created_at, created_by=creator))
+
+
+def create_report(session: Session, flag_id: int, user: User, *, render_pdf_now: bool = True) -> RenderedReport:
+    """Issue the report for a verified flag; the caller commits, then may archive the files."""
+    require_role(user, ISSUE_REPORT, "menerbitkan laporan")
+    flag = get_flag(session, flag_id)
+    session.refresh(flag)
+    if flag.status != "verified":
+        raise ReviewError(f"laporan hanya dapat dibuat dari flag terverifikasi; flag #{flag_id} berstatus "
+                          f"{STATUSES.get(flag.status, flag.status)}", "conflict")
+    now = utcnow()
+    moved = session.execute(update(Flag).where(Flag.id == flag_id, Flag.status == "verified")
+                            .values(status="reported", updated_at=now)
+                            .execution_options(synchronize_session=False)).rowcount
+    if moved != 1:
+        raise ReviewError("flag telah diubah atau dilaporkan oleh orang lain", "conflict")
+    session.refresh(flag)
+    number = next_number(session, now)
+    html = render_html(build_context(flag, number=number, created_at=now, created_by=user))
+    report = Report(flag_id=flag_id, number=number, created_by=user.id, created_at=now,
+                    content_sha256=sha256_text(html))
+    session.add(report)
+    session.flush()
+    audit.append(session, actor=user.username, action="report.create", entity="report", entity_id=report.id,
+                 before={"flag_id": flag_id, "status": "verified"},
+                 after={"flag_id": flag_id, "status": "reported", "number": number,
+                        "content_sha256": report.content_sha256})
+    return RenderedReport(report, html, render_pdf(html) if render_pdf_now else b"")
+
+
+def archive_dir(settings: Settings) -> Path:
+    return settings.data_dir / "reports"
+
+
+def archive(settings: Settings, rendered: RenderedReport) -> tuple[Path, Path]:
+    """Keep the issued files next to the database so the exact document can be produced again."""
+    out = archive_dir(settings)
+    out.mkdir(parents=True, exist_ok=True)
+    return write_files(out, rendered.report.number, rendered.html, rendered.pdf)
+
+
+def write_files(out_dir: Path, number: str, html: str, pdf: bytes) -> tuple[Path, Path]:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    html_path = out_dir / f"{file_stem(number)}.html"
+    pdf_path = out_dir / f"{file_stem(number)}.pdf"
+    html_path.write_text(html, encoding="utf-8")
+    pdf_path.write_bytes(pdf)
+    return html_path, pdf_path
+
+
+@dataclass(frozen=True)
+class IssuedDocument:
+    html: str
+    intact: bool  # the HTML's SHA-256 equals the one stored when the report was issued
+
+
+def load_html(session: Session, settings: Settings, report: Report) -> IssuedDocument:
+    """The issued HTML: the archived file if present, else a re-render, checked against the stored hash."""
+    path = archive_dir(settings) / f"{file_stem(report.number)}.html"
+    html = path.read_text(encoding="utf-8") if path.is_file() else render_existing(session, report)
+    return IssuedDocument(html, sha256_text(html) == report.content_sha256)
+
+
+def load_pdf(session: Session, settings: Settings, report: Report) -> bytes:
+    path = archive_dir(settings) / f"{file_stem(report.number)}.pdf"
+    if path.is_file():
+        return path.read_bytes()
+    return render_pdf(load_html(session, settings, report).html)
+
+
+def get_report(session: Session, report_id: int, user: User) -> Report:
+    require_role(user, READ_REPORTS, "membaca laporan")
+    report = session.get(Report, report_id)
+    if report is None:
+        raise ReviewError(f"laporan #{report_id} tidak ditemukan", "not_found")
+    return report
+
+
+def list_reports(session: Session, user: User) -> list[Report]:
+    require_role(user, READ_REPORTS, "membaca laporan")
+    return list(session.scalars(select(Report).order_by(Report.id.desc())))

@@ -1,0 +1,1 @@
+"""Web UI and HTTP API (FastAPI); see ``netral.serve.app.create_app``."""

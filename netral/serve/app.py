@@ -1,0 +1,62 @@
+"""FastAPI application factory for the Netral web UI and API."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy.orm import sessionmaker
+from starlette.middleware.sessions import SessionMiddleware
+
+from netral.db.engine import make_engine
+from netral.serve import (
+    errors,
+    routes_admin,
+    routes_api,
+    routes_auth,
+    routes_dashboard,
+    routes_docs,
+    routes_reports,
+    routes_review,
+    routes_training,
+)
+from netral.serve.deps import make_templates
+from netral.serve.security import LoginThrottle, SecurityHeaders
+from netral.settings import Settings, get_settings
+
+STATIC_DIR = Path(__file__).parent / "static"
+SESSION_HOURS = 8
+
+
+def create_app(settings: Settings | None = None, *,
+               retrain_runner: Callable[[int], None] | None = None) -> FastAPI:
+    """Build the app for one database; tests pass their own settings (and a fake retraining runner)."""
+    settings = settings or get_settings()
+    app = FastAPI(title="Netral API", version="1", docs_url=None, redoc_url=None, openapi_url="/openapi.json",
+                  description="Antarmuka mesin Netral: kirim post dari akun ASN yang terdaftar di roster.")
+    engine = make_engine(settings.db_url)
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.sessions = sessionmaker(engine, expire_on_commit=False)
+    app.state.templates = make_templates()
+    app.state.login_throttle = LoginThrottle(settings.login_max_attempts, settings.login_window_seconds)
+    app.state.retrain_runner = retrain_runner or routes_training.default_runner
+    app.state.train_threads = {}
+
+    # Order matters: the session middleware must wrap the routes; security headers wrap everything.
+    app.add_middleware(SessionMiddleware, secret_key=settings.secret_key, session_cookie="netral_session",
+                       max_age=SESSION_HOURS * 3600, same_site="lax", https_only=settings.secure_cookies)
+    app.add_middleware(SecurityHeaders, hsts=settings.secure_cookies)
+    errors.install(app)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    for module in (routes_auth, routes_review, routes_reports, routes_dashboard, routes_admin, routes_training,
+                   routes_api, routes_docs):
+        app.include_router(module.router)
+
+    @app.get("/healthz", include_in_schema=False)
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    return app

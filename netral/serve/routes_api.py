@@ -1,0 +1,85 @@
+"""Machine API: push posts with a bearer token.
+
+Posts go through ``ingest_records``, the same function file import uses, so the scope rule (roster
+authors only; anyone else is refused and not kept) cannot be bypassed by pushing instead of importing.
+A request is one transaction: all valid roster posts are stored, or nothing is.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Body, Depends, HTTPException, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel
+from sqlalchemy.orm import Session
+
+from netral.db.schema import User
+from netral.pipeline.ingest import ingest_records
+from netral.review import users as user_service
+from netral.review.roles import PUSH_POSTS
+from netral.serve.deps import get_db, settings_of
+
+router = APIRouter(prefix="/api", tags=["api"])
+bearer = HTTPBearer(auto_error=False, description="Token API dari halaman Pengguna atau `netral user token`.")
+MAX_POSTS = 5000
+
+EXAMPLE = [{
+    "platform": "twitter", "post_id": "1790000000000000001", "author": "@budi_s",
+    "url": "https://twitter.com/budi_s/status/1790000000000000001", "created_at": "2024-11-10T14:30:00+07:00",
+    "text": "Contoh teks unggahan", "kind": "post",
+}]
+
+
+class RejectionOut(BaseModel):
+    index: int
+    field: str | None
+    reason: str
+
+
+class IngestOut(BaseModel):
+    received: int
+    stored: int
+    duplicates: int
+    changed_duplicates: int
+    not_on_roster: int
+    rejected: int
+    rejections: list[RejectionOut]
+
+
+def token_user(credentials: HTTPAuthorizationCredentials | None = Depends(bearer),
+               db: Session = Depends(get_db)) -> User:
+    unauthorized = HTTPException(status_code=401, detail="token API tidak ada atau tidak valid",
+                                 headers={"WWW-Authenticate": "Bearer"})
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise unauthorized
+    user = user_service.user_for_token(db, credentials.credentials)
+    if user is None:
+        raise unauthorized
+    if user.role not in PUSH_POSTS:
+        raise HTTPException(status_code=403, detail="peran pemilik token tidak boleh mengirim post")
+    return user
+
+
+@router.post("/posts", response_model=IngestOut, summary="Kirim post untuk disimpan",
+             response_description="Jumlah post yang disimpan, duplikat, di luar roster (tidak disimpan), dan "
+                                  "penolakan per item",
+             responses={401: {"description": "Token tidak ada/tidak valid"},
+                        403: {"description": "Peran tidak diizinkan"},
+                        422: {"description": "Badan permintaan bukan daftar objek JSON"}})
+def push_posts(request: Request,
+               posts: list[dict[str, Any]] = Body(..., examples=[EXAMPLE], max_length=MAX_POSTS,
+                                                  description="Daftar post dengan skema yang sama seperti impor "
+                                                              "berkas: platform, post_id, author, url, created_at "
+                                                              "(ISO 8601), text, kind."),
+               user: User = Depends(token_user), db: Session = Depends(get_db)) -> IngestOut:
+    """Menyimpan post dari akun yang ada di roster ASN. Post dari akun lain ditolak dan tidak disimpan;
+    setiap item yang tidak valid dilaporkan dengan indeksnya (mulai dari 1)."""
+    result = ingest_records(db, enumerate(posts, start=1), f"api:{user.username}", settings=settings_of(request),
+                            actor=user.username)
+    db.commit()
+    return IngestOut(received=len(posts), stored=result.stored, duplicates=result.duplicates,
+                     changed_duplicates=result.changed_duplicates, not_on_roster=result.not_on_roster,
+                     rejected=len(result.rejections),
+                     rejections=[RejectionOut(index=r.line, field=r.field, reason=r.reason)
+                                 for r in result.rejections])

@@ -1,0 +1,34 @@
+"""The dashboard: where flags are, by status, unit, category and week, with server-drawn charts."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Request
+from sqlalchemy.orm import Session
+from starlette.responses import Response
+
+from netral.db.schema import User
+from netral.review import dashboard
+from netral.review.decisions import CATEGORIES
+from netral.review.queue import STATUSES
+from netral.review.roles import DASHBOARD
+from netral.serve import charts
+from netral.serve.deps import get_db, render, require
+
+router = APIRouter(include_in_schema=False)
+viewers = require(DASHBOARD)
+
+
+@router.get("/dashboard")
+def dashboard_page(request: Request, election: str = "", user: User = Depends(viewers),
+                   db: Session = Depends(get_db)) -> Response:
+    data = dashboard.build(db, election=election or None)
+    weekly = charts.columns([w.label for w in data.by_week],
+                            [charts.Series("Semua flag", charts.MUTED, [w.total for w in data.by_week]),
+                             charts.Series("Dikonfirmasi peninjau", charts.PRIMARY,
+                                           [w.confirmed for w in data.by_week])],
+                            title="Flag per minggu (menurut waktu unggah)")
+    units = charts.hbars([(u.unit, u.total, u.confirmed) for u in data.by_unit[:15]],
+                         title="Flag per unit kerja", names=("Semua flag", "Dikonfirmasi"))
+    return render(request, "dashboard.html", {"data": data, "weekly_chart": weekly, "unit_chart": units,
+                                              "election": election, "statuses": STATUSES,
+                                              "categories": CATEGORIES}, user=user)

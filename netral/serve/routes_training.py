@@ -1,0 +1,111 @@
+"""Retraining from the browser: an analyst starts a job, the page polls its progress.
+
+The job runs in a background thread of the web process; ``run_retrain_job`` records progress and the
+outcome in the ``train_jobs`` row itself, so a page reload (or another analyst) sees the same state.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.responses import JSONResponse, RedirectResponse
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.responses import Response
+
+from netral import audit
+from netral.db.schema import TrainJob, User
+from netral.db.types import utcnow
+from netral.review.roles import TRAINING
+from netral.serve.deps import flash, get_db, render, require
+from netral.serve.security import require_csrf
+
+log = logging.getLogger(__name__)
+router = APIRouter(include_in_schema=False)
+analysts = require(TRAINING)
+ACTIVE = ("queued", "running")
+
+
+def default_runner(job_id: int) -> None:
+    from netral.training.retrain import run_retrain_job
+
+    run_retrain_job(job_id)
+
+
+def _fail(sessions: sessionmaker[Session], job_id: int, message: str) -> None:
+    with sessions() as s:
+        job = s.get(TrainJob, job_id)
+        if job is not None and job.status in ACTIVE:
+            job.status = "failed"
+            job.message = message[:2000]
+            job.finished_at = utcnow()
+            s.commit()
+
+
+def start_in_background(runner: Callable[[int], None], sessions: sessionmaker[Session],
+                        job_id: int) -> threading.Thread:
+    def work() -> None:
+        try:
+            runner(job_id)
+        except ModuleNotFoundError as exc:
+            _fail(sessions, job_id, f"modul pelatihan ulang belum tersedia ({exc.name})")
+        except Exception as exc:  # noqa: BLE001 - any crash must end as a visible failed job
+            log.exception("retraining job %s crashed", job_id)
+            _fail(sessions, job_id, f"gagal: {exc}")
+        else:
+            # A runner that returned without finishing the row leaves no job stuck as "running".
+            _fail(sessions, job_id, "pekerjaan berhenti tanpa status akhir")
+
+    thread = threading.Thread(target=work, name=f"retrain-{job_id}", daemon=True)
+    thread.start()
+    return thread
+
+
+@router.get("/training")
+def training_page(request: Request, user: User = Depends(analysts), db: Session = Depends(get_db)) -> Response:
+    jobs = list(db.scalars(select(TrainJob).order_by(TrainJob.id.desc()).limit(20)))
+    running = next((j for j in jobs if j.status in ACTIVE), None)
+    return render(request, "training.html", {"jobs": jobs, "running": running}, user=user)
+
+
+def _close_orphans(db: Session, live: dict[int, threading.Thread], actor: str) -> None:
+    """Jobs left "running" by a web process that has since stopped would block retraining forever."""
+    for job in db.scalars(select(TrainJob).where(TrainJob.status.in_(ACTIVE))):
+        thread = live.get(job.id)
+        if thread is None or not thread.is_alive():
+            before = {"status": job.status, "progress": job.progress}
+            job.status, job.finished_at = "failed", utcnow()
+            job.message = "terputus: proses web berhenti sebelum pelatihan selesai; jalankan ulang"
+            audit.append(db, actor=actor, action="train.orphaned", entity="train_job", entity_id=job.id,
+                         before=before, after={"status": "failed"}, reason=job.message)
+
+
+@router.post("/training/start", dependencies=[Depends(require_csrf)])
+def start(request: Request, user: User = Depends(analysts), db: Session = Depends(get_db)) -> Response:
+    live: dict[int, threading.Thread] = request.app.state.train_threads
+    _close_orphans(db, live, user.username)
+    if db.scalars(select(TrainJob).where(TrainJob.status.in_(ACTIVE))).first() is not None:
+        db.commit()
+        flash(request, "Masih ada pelatihan ulang yang berjalan; tunggu sampai selesai.", "error")
+        return RedirectResponse("/training", status_code=303)
+    job = TrainJob(started_by=user.username, status="queued", progress=0.0, message="Menunggu giliran")
+    db.add(job)
+    db.flush()
+    audit.append(db, actor=user.username, action="train.start", entity="train_job", entity_id=job.id,
+                 after={"status": "queued"})
+    db.commit()
+    live[job.id] = start_in_background(request.app.state.retrain_runner, request.app.state.sessions, job.id)
+    flash(request, f"Pelatihan ulang #{job.id} dimulai.", "success")
+    return RedirectResponse("/training", status_code=303)
+
+
+@router.get("/training/jobs/{job_id}.json")
+def job_status(job_id: int, user: User = Depends(analysts), db: Session = Depends(get_db)) -> Response:
+    job = db.get(TrainJob, job_id)
+    if job is None:
+        raise HTTPException(status_code=404, detail="pekerjaan tidak ditemukan")
+    return JSONResponse({"id": job.id, "status": job.status, "progress": job.progress, "message": job.message,
+                         "model_version": job.model_version, "done": job.status not in ACTIVE})

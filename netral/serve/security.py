@@ -1,0 +1,115 @@
+"""Browser-facing protections: CSRF tokens, security headers and login throttling.
+
+Post text is hostile input (DESIGN invariant 6). Templates escape it; the Content-Security-Policy
+below is the second wall: no inline script may run, so even a missed escape cannot execute.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+import threading
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable
+
+from fastapi import HTTPException, Request
+from starlette.middleware.base import BaseHTTPMiddleware
+from starlette.responses import Response
+from starlette.types import ASGIApp
+
+CSRF_SESSION_KEY = "csrf"
+CSRF_FIELD = "csrf_token"
+CSRF_HEADER = "x-csrf-token"
+
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
+       "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+# The issued report is a standalone document with its own inline style sheet (WeasyPrint reads the
+# same file); it carries no script at all, and only Netral's own report page may frame it.
+REPORT_CSP = ("default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'; "
+              "frame-ancestors 'self'")
+
+
+def csrf_token(request: Request) -> str:
+    """The session's token, created on first use (one per session, rotated at login)."""
+    token = request.session.get(CSRF_SESSION_KEY)
+    if not token:
+        token = secrets.token_urlsafe(32)
+        request.session[CSRF_SESSION_KEY] = token
+    return str(token)
+
+
+async def require_csrf(request: Request) -> None:
+    """Dependency for every state-changing form route: 403 unless the form carries the session's token."""
+    expected = request.session.get(CSRF_SESSION_KEY)
+    sent = request.headers.get(CSRF_HEADER)
+    if sent is None:
+        form = await request.form()
+        value = form.get(CSRF_FIELD)
+        sent = value if isinstance(value, str) else None
+    if not expected or not sent or not hmac.compare_digest(str(expected), sent):
+        raise HTTPException(status_code=403, detail="Token CSRF tidak ada atau tidak cocok. Muat ulang halaman.")
+
+
+class SecurityHeaders(BaseHTTPMiddleware):
+    """Adds the same headers to every response; a route may set its own stricter CSP first."""
+
+    def __init__(self, app: ASGIApp, *, hsts: bool) -> None:
+        super().__init__(app)
+        self.hsts = hsts
+
+    async def dispatch(self, request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        response = await call_next(request)
+        headers = response.headers
+        headers.setdefault("Content-Security-Policy", CSP)
+        headers["X-Content-Type-Options"] = "nosniff"
+        headers.setdefault("X-Frame-Options", "DENY")
+        headers["Referrer-Policy"] = "no-referrer"
+        headers["Cross-Origin-Opener-Policy"] = "same-origin"
+        headers["Permissions-Policy"] = "camera=(), microphone=(), geolocation=()"
+        if request.url.path != "/static" and not request.url.path.startswith("/static/"):
+            headers.setdefault("Cache-Control", "no-store")
+        if self.hsts:
+            headers["Strict-Transport-Security"] = "max-age=31536000"
+        return response
+
+
+class LoginThrottle:
+    """Failed logins per (username, client IP) in a sliding window; locked once the limit is reached.
+
+    Kept in process memory: ``netral serve`` runs one worker. The lockout itself is audited by the
+    caller so a guessing attack leaves a trace.
+    """
+
+    def __init__(self, max_attempts: int, window_seconds: int, clock: Callable[[], float] = time.monotonic) -> None:
+        self.max_attempts = max_attempts
+        self.window = window_seconds
+        self.clock = clock
+        self._failures: dict[tuple[str, str], deque[float]] = {}
+        self._lock = threading.Lock()
+
+    def _recent(self, key: tuple[str, str], now: float) -> deque[float]:
+        q = self._failures.setdefault(key, deque())
+        while q and q[0] <= now - self.window:
+            q.popleft()
+        return q
+
+    def locked(self, username: str, ip: str) -> bool:
+        with self._lock:
+            return len(self._recent((username.lower(), ip), self.clock())) >= self.max_attempts
+
+    def retry_after(self, username: str, ip: str) -> int:
+        with self._lock:
+            q = self._recent((username.lower(), ip), self.clock())
+            return max(1, int(q[0] + self.window - self.clock())) if q else 0
+
+    def fail(self, username: str, ip: str) -> bool:
+        """Record a failure; True exactly when this failure triggers the lockout."""
+        with self._lock:
+            q = self._recent((username.lower(), ip), self.clock())
+            q.append(self.clock())
+            return len(q) == self.max_attempts
+
+    def reset(self, username: str, ip: str) -> None:
+        with self._lock:
+            self._failures.pop((username.lower(), ip), None)
