@@ -212,3 +212,57 @@ def test_rescan_with_newer_version_updates_pending_flags_and_keeps_history(train
             assert s.scalar(select(func.count()).select_from(Score)) == 6 + 17
     finally:
         shutil.rmtree(settings.registry_dir / newer)
+
+
+def test_retrain_job_adds_decisions_keeps_test_frozen_and_reports_the_gate(trained, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from netral.db.engine import make_engine, upgrade
+    from netral.db.schema import Review, TrainJob, User
+    from netral.training.decisions import decided_examples
+    from netral.training.retrain import run_retrain_job
+
+    settings, version = trained
+    url = f"sqlite:///{tmp_path / 'retrain.db'}"
+    upgrade(url)
+    from sqlalchemy.orm import sessionmaker
+
+    factory = sessionmaker(make_engine(url), expire_on_commit=False)
+    with factory() as s:
+        import_roster(s, SAMPLES / "roster.csv")
+        s.commit()
+    ingest_file(factory, SAMPLES / "posts.jsonl")
+    with factory() as s:
+        user = User(username="rina", password_hash="x", role="reviewer")
+        s.add(user)
+        posts = list(s.scalars(select(Post).order_by(Post.id)))
+        confirmed = Flag(post_id=posts[1].id, status="verified", model_version=version, threshold=0.5,
+                         partisan_score=0.9, categories={"SUPPORT": 0.9})
+        dismissed = Flag(post_id=posts[0].id, status="dismissed", model_version=version, threshold=0.5,
+                         partisan_score=0.7, categories={})
+        pending = Flag(post_id=posts[2].id, status="pending", model_version=version, threshold=0.5,
+                       partisan_score=0.6, categories={})
+        s.add_all([confirmed, dismissed, pending])
+        s.flush()
+        s.add(Review(flag_id=confirmed.id, reviewer_id=user.id, stage="first", decision="confirm",
+                     category="SOLICITATION", behaviour="ajakan", reason="mengajak memilih"))
+        job = TrainJob(started_by="analis", status="queued")
+        s.add(job)
+        s.commit()
+        examples = {e.text: e for e in decided_examples(s)}
+        job_id = job.id
+    assert len(examples) == 2
+    assert examples[posts[1].text].partisan and examples[posts[1].text].categories == ["SOLICITATION"]
+    assert not examples[posts[0].text].partisan
+    job_settings = Settings(data_dir=settings.data_dir, database_url=url)
+    run_retrain_job(job_id, settings=job_settings, config=TrainConfig(max_steps=2, batch_size=8, epochs=1),
+                    limit_train=16, limit_eval=48)
+    with factory() as s:
+        job = s.get(TrainJob, job_id)
+        assert job is not None and job.status == "done" and job.progress == 1.0
+        assert "Gerbang" in job.message
+        new = get_version(settings.registry_dir, job.model_version)
+        assert s.scalars(select(AuditRecord).where(AuditRecord.action == "model.train")).one().entity_id == new.version
+    old = get_version(settings.registry_dir, version)
+    assert new.meta["n_decisions"] == 2
+    assert new.meta["test_split_hash"] == old.meta["test_split_hash"]
+    assert new.meta["data_hash"] != old.meta["data_hash"]
+    shutil.rmtree(new.path)

@@ -222,6 +222,7 @@ def test_hostile_post_is_inert_in_queue_flag_page_and_report(env: Env) -> None:
     page = reviewer.get(f"/flags/{flag}").text
     _assert_inert(page)
     assert ESC_IMG in page
+    assert "Kata pendorong skor" in page  # the occlusion drivers are shown, escaped like the post
     # Evidence is highlighted, each piece escaped.
     assert '<mark class="ev ev-pair" title="Pasangan calon">Andi-Budi</mark>' in page
     assert 'href="https://twitter.com/budi_s/status/1001" target="_blank" rel="noopener noreferrer"' in page

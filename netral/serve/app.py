@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -42,7 +43,7 @@ def create_app(settings: Settings | None = None, *,
     app.state.sessions = sessionmaker(engine, expire_on_commit=False)
     app.state.templates = make_templates()
     app.state.login_throttle = LoginThrottle(settings.login_max_attempts, settings.login_window_seconds)
-    app.state.retrain_runner = retrain_runner or routes_training.default_runner
+    app.state.retrain_runner = retrain_runner or partial(routes_training.default_runner, settings=settings)
     app.state.train_threads = {}
 
     # Order matters: the session middleware must wrap the routes; security headers wrap everything.

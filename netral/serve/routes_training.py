@@ -10,7 +10,7 @@ import logging
 import threading
 from collections.abc import Callable
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import JSONResponse, RedirectResponse
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -19,9 +19,12 @@ from starlette.responses import Response
 from netral import audit
 from netral.db.schema import TrainJob, User
 from netral.db.types import utcnow
+from netral.models.promotion import PromotionRefused, promote
+from netral.models.registry import RegistryError, active_version, check_promotion, list_versions
 from netral.review.roles import TRAINING
 from netral.serve.deps import flash, get_db, render, require
 from netral.serve.security import require_csrf
+from netral.settings import Settings
 
 log = logging.getLogger(__name__)
 router = APIRouter(include_in_schema=False)
@@ -29,10 +32,10 @@ analysts = require(TRAINING)
 ACTIVE = ("queued", "running")
 
 
-def default_runner(job_id: int) -> None:
+def default_runner(job_id: int, *, settings: Settings | None = None) -> None:
     from netral.training.retrain import run_retrain_job
 
-    run_retrain_job(job_id)
+    run_retrain_job(job_id, settings=settings)
 
 
 def _fail(sessions: sessionmaker[Session], job_id: int, message: str) -> None:
@@ -68,7 +71,25 @@ def start_in_background(runner: Callable[[int], None], sessions: sessionmaker[Se
 def training_page(request: Request, user: User = Depends(analysts), db: Session = Depends(get_db)) -> Response:
     jobs = list(db.scalars(select(TrainJob).order_by(TrainJob.id.desc()).limit(20)))
     running = next((j for j in jobs if j.status in ACTIVE), None)
-    return render(request, "training.html", {"jobs": jobs, "running": running}, user=user)
+    registry = request.app.state.settings.registry_dir
+    active = active_version(registry)
+    versions = [{"mv": mv, "active": active is not None and mv.version == active.version,
+                 "gate": check_promotion(registry, mv.version)} for mv in reversed(list_versions(registry))]
+    return render(request, "training.html", {"jobs": jobs, "running": running, "versions": versions}, user=user)
+
+
+@router.post("/training/promote", dependencies=[Depends(require_csrf)])
+def promote_version(request: Request, version: str = Form(...), reason: str = Form(""), force: bool = Form(False),
+                    user: User = Depends(analysts)) -> Response:
+    """Same gate as `netral model promote`: a worse version needs force and a written reason (audited)."""
+    try:
+        check = promote(request.app.state.settings.registry_dir, version, request.app.state.sessions,
+                        actor=user.username, force=force, reason=reason)
+    except (PromotionRefused, RegistryError) as exc:
+        flash(request, str(exc), "error")
+    else:
+        flash(request, f"Model aktif sekarang {version} ({check.reason}).", "success")
+    return RedirectResponse("/training", status_code=303)
 
 
 def _close_orphans(db: Session, live: dict[int, threading.Thread], actor: str) -> None:
