@@ -82,7 +82,8 @@ def add_flag(session: Session, account: Account, *, text: str = HOSTILE_TEXT, po
                 partisan_score=score, categories={"SUPPORT": 0.81, "SOLICITATION": 0.55, "ATTACK": 0.02},
                 evidence=evidence_for(text), election=election,
                 # Drivers are words of the post: hostile text must stay inert there too.
-                drivers=[{"text": w, "start": 0, "end": len(w), "delta": 0.2} for w in text.split() if "<" in w or "02" in w],
+                drivers=[{"text": w, "start": 0, "end": len(w), "delta": 0.2}
+                         for w in text.split() if "<" in w or "02" in w],
                 window_note="Dalam masa kampanye Pilkada 2024 (25 Sep – 23 Nov 2024)")
     session.add(flag)
     session.flush()
