@@ -41,7 +41,6 @@ def trained(tmp_path_factory: pytest.TempPathFactory, base_cache: Path) -> tuple
     """One smoke-trained version in a private registry (a few steps on a small slice)."""
     data_dir = tmp_path_factory.mktemp("var")
     settings = Settings(data_dir=data_dir)
-    object.__setattr__(settings, "__dict__", settings.__dict__)  # settings are plain pydantic; no cache
     cfg = TrainConfig(max_steps=4, batch_size=8, checkpoint_every=2, epochs=1)
     # Share the converted base between tests and runs.
     (data_dir / "base").parent.mkdir(parents=True, exist_ok=True)

@@ -12,8 +12,7 @@ import typer
 
 app = typer.Typer(help="Netral: pemantauan netralitas ASN di media sosial.", no_args_is_help=True)
 
-# (module, command name) — a sub-app per concern; modules that are absent are skipped so a partial
-# checkout still runs.
+# (module, command name): a sub-app per concern; ``None`` means the module adds top-level commands.
 _SUBAPPS = [
     ("netral.cli.db", "db"),
     ("netral.cli.roster", "roster"),
@@ -31,12 +30,7 @@ _SUBAPPS = [
 ]
 
 for module_name, name in _SUBAPPS:
-    try:
-        module = importlib.import_module(module_name)
-    except ModuleNotFoundError as exc:
-        if exc.name != module_name:
-            raise
-        continue
+    module = importlib.import_module(module_name)
     if name is None:
         module.register(app)
     else:

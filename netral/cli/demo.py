@@ -44,10 +44,12 @@ def demo(
     console.rule("3. Ingest post contoh")
     result = ingest_file(factory(), samples / "posts.jsonl", actor="demo")
     print_rejections(result.rejections)
-    console.print(f"Post disimpan: {result.stored}, sudah ada: {result.duplicates}, "
-                  f"ditolak (bukan akun roster, tidak disimpan): {result.not_on_roster}")
+    console.print(
+        f"Post disimpan: {result.stored}, sudah ada: {result.duplicates}, "
+        f"ditolak (bukan akun roster, tidak disimpan): {result.not_on_roster}"
+    )
     run_model_and_review_steps(serve, epochs)
 
 
 def register(app: typer.Typer) -> None:
-    app.command("demo")(demo)
+    app.command("demo", help="Jalankan seluruh alur pada contoh: DB, roster, post, model, scan, web.")(demo)

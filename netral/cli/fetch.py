@@ -83,4 +83,4 @@ def fetch(
 
 
 def register(app: typer.Typer) -> None:
-    app.command("fetch")(fetch)
+    app.command("fetch", help="Ambil post publik akun roster dari Telegram atau Mastodon (snscrape).")(fetch)

@@ -39,4 +39,6 @@ def ingest(files: list[Path] = typer.Argument(..., help="ekspor JSONL atau CSV")
 
 
 def register(app: typer.Typer) -> None:
-    app.command("ingest")(ingest)
+    app.command("ingest", help="Impor post dari ekspor JSONL/CSV; hanya akun roster yang disimpan, tiap post sekali.")(
+        ingest
+    )

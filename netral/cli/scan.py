@@ -47,12 +47,17 @@ def scan_cmd(
         return
     clf = Classifier(mv, max_length=settings.max_length, threads=settings.torch_threads)
     with tqdm(total=total, desc=f"scan {mv.version}", unit="post") as bar:
-        result = scan(factory(), clf, filt, batch_size=settings.scan_batch_size, explain=explain,
-                      on_progress=bar.update)
-    console.print(f"{result.scanned} post dipindai ({result.posts_per_second:.1f} post/detik), "
-                  f"{result.flagged} tanda baru, {result.updated_flags} tanda tertunda diperbarui "
-                  f"(ambang {mv.threshold:.3f}).")
+        result = scan(
+            factory(), clf, filt, batch_size=settings.scan_batch_size, explain=explain, on_progress=bar.update
+        )
+    console.print(
+        f"{result.scanned} post dipindai ({result.posts_per_second:.1f} post/detik), "
+        f"{result.flagged} tanda baru, {result.updated_flags} tanda tertunda diperbarui "
+        f"(ambang {mv.threshold:.3f})."
+    )
 
 
 def register(app: typer.Typer) -> None:
-    app.command("scan")(scan_cmd)
+    app.command("scan", help="Pindai post yang belum dinilai model aktif dan buat tanda (flag); dapat dilanjutkan.")(
+        scan_cmd
+    )

@@ -24,4 +24,4 @@ def serve(
 
 
 def register(app: typer.Typer) -> None:
-    app.command("serve")(serve)
+    app.command("serve", help="Jalankan aplikasi web (antrean tinjauan) dan API.")(serve)

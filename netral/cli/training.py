@@ -117,6 +117,6 @@ def predict_cmd(
 
 
 def register(app: typer.Typer) -> None:
-    app.command("train")(train_cmd)
-    app.command("evaluate")(evaluate_cmd)
-    app.command("predict")(predict_cmd)
+    app.command("train", help="Latih versi model baru (fine-tuning) dan daftarkan di registri.")(train_cmd)
+    app.command("evaluate", help="Ukur versi model pada split uji beku, di samping dua baseline.")(evaluate_cmd)
+    app.command("predict", help="Nilai teks JSONL dengan model terdaftar (tanpa basis data).")(predict_cmd)
