@@ -14,6 +14,7 @@ import numpy as np
 import torch
 from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
+from netral.models import architecture  # noqa: F401  (registers the mean-pooling classifier)
 from netral.models.registry import ModelVersion
 from netral.pipeline.normalise import normalise
 from netral.training.data import CATEGORIES
@@ -35,6 +36,7 @@ class Classifier:
         self.tokenizer = AutoTokenizer.from_pretrained(version.path)
         self.model = AutoModelForSequenceClassification.from_pretrained(version.path)
         self.model.eval()
+        self.prefix = str(getattr(self.model.config, "text_prefix", ""))
         self.threshold = version.threshold
 
     @property
@@ -46,7 +48,7 @@ class Classifier:
         """Sigmoid outputs, shape (n, 1 + len(CATEGORIES)), in the input order."""
         if not texts:
             return np.zeros((0, 1 + len(CATEGORIES)), dtype=np.float32)
-        norm = [normalise(t) for t in texts]
+        norm = [self.prefix + normalise(t) for t in texts]
         enc = self.tokenizer(norm, truncation=True, max_length=self.max_length)["input_ids"]
         order = np.argsort([len(ids) for ids in enc], kind="stable")
         out = np.zeros((len(texts), 1 + len(CATEGORIES)), dtype=np.float32)

@@ -49,6 +49,8 @@ def run_naive(texts: list[str]) -> None:
     import torch
     from transformers import pipeline
 
+    import netral.models.architecture  # noqa: F401  (registers the classifier with the Auto classes)
+
     path = model_dir()
     pipe = pipeline("text-classification", model=str(path), tokenizer=str(path), device=-1, dtype=torch.float32,
                     function_to_apply="sigmoid", top_k=None)

