@@ -1,38 +1,71 @@
-"""Which words drove a score: occlusion over words.
+"""Which words drove a score: gradient × input over the word embeddings.
 
-Each word is removed in turn and the partisan score recomputed; the drop is that word's
-contribution. It costs one extra batch per explained post, so it is computed for flagged posts
-only. Read it as "without this word the score would fall by X", not as a probability.
+For each flagged post, one forward and one backward pass give every token's contribution to the
+partisan logit (gradient times embedding, summed over dimensions); sub-word pieces are summed into
+the words of the normalised text. It costs about three forward passes per post, so it runs on every
+flag; occlusion (removing each word in turn) was 10–30 times dearer on real posts. Read a driver
+"+0.8" as "this word pushed the partisan logit up by about 0.8": it explains the model, not the law.
 """
 
 from __future__ import annotations
 
-import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from netral.models.classifier import Classifier
+import torch
 
-_WORD = re.compile(r"\S+")
+from netral.models.classifier import Classifier
+from netral.pipeline.normalise import normalise
 
 
 @dataclass(frozen=True)
 class Driver:
     text: str
-    start: int
-    end: int
     delta: float
 
     def to_dict(self) -> dict[str, object]:
-        return {"text": self.text, "start": self.start, "end": self.end, "delta": round(self.delta, 4)}
+        return {"text": self.text, "delta": round(self.delta, 4)}
 
 
-def occlusion(clf: Classifier, text: str, top_k: int = 5, max_words: int = 80) -> list[Driver]:
-    words = list(_WORD.finditer(text))[:max_words]
-    if not words:
-        return []
-    variants = [text[: m.start()] + text[m.end():] for m in words]
-    probs = clf.probabilities([text, *variants])[:, 0]
-    base = float(probs[0])
-    drivers = [Driver(m.group(), m.start(), m.end(), base - float(p)) for m, p in zip(words, probs[1:], strict=True)]
-    drivers.sort(key=lambda d: d.delta, reverse=True)
-    return [d for d in drivers[:top_k] if d.delta > 0.0]
+def gradient_x_input(clf: Classifier, texts: Sequence[str], top_k: int = 5, batch_size: int = 16
+                     ) -> list[list[Driver]]:
+    """Top words per text by positive contribution to the partisan logit."""
+    out: list[list[Driver]] = []
+    model, tok = clf.model, clf.tokenizer
+    embeddings = model.get_input_embeddings()
+    for start in range(0, len(texts), batch_size):
+        prepared = [clf.prefix + normalise(t) for t in texts[start:start + batch_size]]
+        enc = tok(prepared, truncation=True, max_length=clf.max_length, padding=True, return_tensors="pt",
+                  return_offsets_mapping=True)
+        offsets = enc.pop("offset_mapping")
+        embeds = embeddings(enc["input_ids"]).detach().requires_grad_(True)
+        logits = model(inputs_embeds=embeds, attention_mask=enc["attention_mask"]).logits
+        logits[:, 0].sum().backward()
+        scores = (embeds.grad * embeds).sum(-1).detach()
+        for row, text in enumerate(prepared):
+            # Which whitespace-separated word each character belongs to (-1 for spaces).
+            word_of, words, current = [], [], -1
+            for i, ch in enumerate(text):
+                if ch.isspace():
+                    word_of.append(-1)
+                    continue
+                if i == 0 or text[i - 1].isspace():
+                    current += 1
+                    words.append("")
+                words[current] += ch
+                word_of.append(current)
+            totals: dict[int, float] = {}
+            for pos, (a, b) in enumerate(offsets[row].tolist()):
+                wid = word_of[b - 1] if b > a else -1
+                if wid >= 0:
+                    totals[wid] = totals.get(wid, 0.0) + float(scores[row, pos])
+            n_prefix = len(clf.prefix.split())
+            ranked = sorted(((v, w) for w, v in totals.items() if w >= n_prefix), reverse=True)
+            out.append([Driver(words[w], v) for v, w in ranked[:top_k] if v > 0.0])
+        model.zero_grad(set_to_none=True)
+    return out
+
+
+def explain(clf: Classifier, text: str, top_k: int = 5) -> list[Driver]:
+    with torch.enable_grad():
+        return gradient_x_input(clf, [text], top_k)[0]

@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
+import torch
 from sqlalchemy import and_, select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -22,7 +23,7 @@ from netral.db.schema import Account, Flag, FlagScoreHistory, Post, Score
 from netral.db.types import utcnow
 from netral.elections import Election, load_elections
 from netral.models.classifier import Classifier
-from netral.models.explain import occlusion
+from netral.models.explain import gradient_x_input
 from netral.pipeline.evidence import EvidenceExtractor
 from netral.training.data import CATEGORIES
 
@@ -103,12 +104,19 @@ def scan(
             posts = list(session.scalars(select(Post).where(Post.id.in_(ids)).order_by(Post.id)))
             probs = clf.probabilities([p.text for p in posts], batch_size=batch_size)
             flags = {f.post_id: f for f in session.scalars(select(Flag).where(Flag.post_id.in_(ids)))}
+            touched: list[tuple[Flag, str]] = []
             for post, row in zip(posts, probs, strict=True):
                 score = float(row[0])
                 cats = {c: round(float(v), 4) for c, v in zip(CATEGORIES, row[1:], strict=True)}
                 session.add(Score(post_id=post.id, model_version=version, partisan_score=score, categories=cats))
-                _apply_flag(session, post, flags.get(post.id), score, cats, clf, extractor, elections, explain,
-                            result)
+                flag = _apply_flag(session, post, flags.get(post.id), score, cats, clf, extractor, elections, result)
+                if flag is not None:
+                    touched.append((flag, post.text))
+            if explain and touched:
+                with torch.enable_grad():
+                    drivers = gradient_x_input(clf, [text for _, text in touched])
+                for (flag, _), found in zip(touched, drivers, strict=True):
+                    flag.drivers = [d.to_dict() for d in found]
             session.commit()
         result.scanned += len(ids)
         if on_progress:
@@ -118,8 +126,9 @@ def scan(
 
 
 def _apply_flag(session: Session, post: Post, flag: Flag | None, score: float, cats: dict[str, float],
-                clf: Classifier, extractor: EvidenceExtractor, elections: Sequence[Election], explain: bool,
-                result: ScanResult) -> None:
+                clf: Classifier, extractor: EvidenceExtractor, elections: Sequence[Election],
+                result: ScanResult) -> Flag | None:
+    """Create or update the post's flag; returns the flag whose scores changed (for drivers), if any."""
     if flag is not None:
         if flag.status == "pending" and flag.model_version != clf.name:
             session.add(FlagScoreHistory(flag_id=flag.id, model_version=flag.model_version,
@@ -127,21 +136,20 @@ def _apply_flag(session: Session, post: Post, flag: Flag | None, score: float, c
                                          categories=flag.categories))
             flag.model_version, flag.threshold = clf.name, clf.threshold
             flag.partisan_score, flag.categories, flag.updated_at = score, cats, utcnow()
-            if explain:
-                flag.drivers = [d.to_dict() for d in occlusion(clf, post.text)]
             result.updated_flags += 1
-        return  # flags in review or decided keep the scores people saw; the score row records the new view
+            return flag
+        return None  # flags in review or decided keep the scores people saw; the score row records the new view
     spans = [s.to_dict() for s in extractor.extract(post.text)]
     election = match_election(elections, spans, post.created_at)
     threshold = election.threshold if election is not None and election.threshold is not None else clf.threshold
     if score < threshold:
-        return
+        return None
     new = Flag(post_id=post.id, status="pending", model_version=clf.name, threshold=threshold,
                partisan_score=score, categories=cats, evidence=spans,
                election=election.id if election else None,
-               window_note=election.window_note(post.created_at) if election else "tidak cocok dengan pemilu mana pun",
-               drivers=[d.to_dict() for d in occlusion(clf, post.text)] if explain else [])
+               window_note=election.window_note(post.created_at) if election else "tidak cocok dengan pemilu mana pun")
     session.add(new)
     session.flush()
     result.flagged += 1
     result.flag_ids.append(new.id)
+    return new
