@@ -44,13 +44,14 @@ def show_flags() -> None:
     with factory()() as session:
         flags = session.scalars(select(Flag).options(selectinload(Flag.post).selectinload(Post.account))
                                 .order_by(Flag.partisan_score.desc())).all()
-        table = Table("id", "skor", "ASN", "platform", "teks (potongan)", "bukti", "pemilu / catatan",
+        table = Table("id", "skor", "ASN", "teks (potongan)", "bukti", "pemilu / catatan",
                       title=f"Tanda menunggu tinjauan ({len(flags)})", show_lines=True)
         for f in flags:
-            evidence = ", ".join(f"{e['label']}:{e['text']}" for e in f.evidence[:4])
+            evidence = "\n".join(f"{e['label']}: {e['text']}" for e in f.evidence[:4]) or "-"
             note = (f.election or "-") + (f"\n{f.window_note}" if f.window_note else "")
-            table.add_row(str(f.id), f"{f.partisan_score:.2f}", f.post.account.name, f.post.platform,
-                          f.post.text[:70], evidence, note)
+            text = f.post.text if len(f.post.text) <= 90 else f.post.text[:89] + "…"
+            table.add_row(str(f.id), f"{f.partisan_score:.2f}", f"{f.post.account.name}\n{f.post.platform}",
+                          text, evidence, note)
     console.print(table)
 
 

@@ -24,6 +24,8 @@ def train_cmd(
     max_steps: int | None = typer.Option(None, help="batasi langkah (uji cepat)"),
     limit_train: int | None = typer.Option(None, help="pakai sebagian data latih (uji cepat)"),
     unfreeze_embeddings: bool = typer.Option(False, help="latih juga embedding kata (lebih lambat)"),
+    learning_rate: float = typer.Option(3e-5, help="laju belajar encoder"),
+    head_learning_rate: float = typer.Option(1e-3, help="laju belajar kepala klasifikasi"),
     seed: int = typer.Option(13),
 ) -> None:
     """Fine-tune a new version; it becomes active only if none is active yet (else use `model promote`)."""
@@ -31,7 +33,8 @@ def train_cmd(
 
     settings = get_settings()
     config = TrainConfig(epochs=epochs, batch_size=batch_size, max_steps=max_steps, seed=seed,
-                         freeze_embeddings=not unfreeze_embeddings, threads=settings.torch_threads)
+                         freeze_embeddings=not unfreeze_embeddings, threads=settings.torch_threads,
+                         learning_rate=learning_rate, head_learning_rate=head_learning_rate)
     try:
         mv = run_training(settings=settings, base_model=base_model, factory=factory() if with_decisions else None,
                           with_decisions=with_decisions, config=config, limit_train=limit_train)
