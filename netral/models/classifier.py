@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 from transformers import AutoModelForSequenceClassification, AutoTokenizer
+from transformers.utils import logging as hf_logging
 
 from netral.models import architecture  # noqa: F401  (registers the mean-pooling classifier)
 from netral.models.registry import ModelVersion
@@ -33,7 +34,12 @@ class Classifier:
             torch.set_num_threads(threads)
         self.version = version
         self.max_length = max_length
-        self.tokenizer = AutoTokenizer.from_pretrained(version.path)
+        verbosity = hf_logging.get_verbosity()
+        hf_logging.set_verbosity_error()  # the tokenizer loader does not know our registered model type
+        try:
+            self.tokenizer = AutoTokenizer.from_pretrained(version.path)
+        finally:
+            hf_logging.set_verbosity(verbosity)
         self.model = AutoModelForSequenceClassification.from_pretrained(version.path)
         self.model.eval()
         self.prefix = str(getattr(self.model.config, "text_prefix", ""))

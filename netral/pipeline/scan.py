@@ -139,7 +139,7 @@ def _apply_flag(session: Session, post: Post, flag: Flag | None, score: float, c
             result.updated_flags += 1
             return flag
         return None  # flags in review or decided keep the scores people saw; the score row records the new view
-    spans = [s.to_dict() for s in extractor.extract(post.text)]
+    spans = [s.to_dict() for s in extractor.extract(post.text, when=post.created_at)]
     election = match_election(elections, spans, post.created_at)
     threshold = election.threshold if election is not None and election.threshold is not None else clf.threshold
     if score < threshold:
