@@ -56,3 +56,19 @@ def test_bad_roster_row_exits_non_zero(cli_env: CliRunner, tmp_path: Path) -> No
     res = cli_env.invoke(app, ["roster", "import", str(path)])
     assert res.exit_code == 1
     assert f"{path}:2 [nip]" in res.output.replace("\n", "")
+
+
+def test_markup_like_text_prints_verbatim_and_never_crashes(cli_env: CliRunner, tmp_path: Path) -> None:
+    path = tmp_path / "r.csv"
+    path.write_text("nip,name,unit,position,handles\n"
+                    "198503122010011001,Budi [/] [bold]Santoso,Dinas [red]A,Guru,twitter:@b\n", encoding="utf-8")
+    assert cli_env.invoke(app, ["roster", "import", str(path)]).exit_code == 0
+    res = cli_env.invoke(app, ["roster", "list"])
+    assert res.exit_code == 0, res.output
+    # Rich would have eaten these tags (or raised on "[/]"); the table may wrap, so check each.
+    assert all(tag in res.output for tag in ("[/]", "[bold]", "[red]"))
+    bad = tmp_path / "p.jsonl"
+    bad.write_text('{"platform": "twitter", "post_id": "1", "author": "b", "created_at": "[/]", "text": "x"}\n',
+                   encoding="utf-8")
+    res = cli_env.invoke(app, ["ingest", str(bad)])
+    assert res.exit_code == 1 and "'[/]'" in res.output

@@ -9,10 +9,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
+from rich.table import Table
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from netral.cli.common import console, factory, print_rejections
 from netral.cli.demo_steps import run_model_and_review_steps
 from netral.db.engine import upgrade
+from netral.db.schema import Post
 from netral.pipeline.ingest import ingest_file
 from netral.pipeline.roster import import_roster, list_accounts
 from netral.settings import REPO_ROOT, get_settings
@@ -48,6 +52,13 @@ def demo(
         f"Post disimpan: {result.stored}, sudah ada: {result.duplicates}, "
         f"ditolak (bukan akun roster, tidak disimpan): {result.not_on_roster}"
     )
+    with factory()() as session:
+        posts = session.scalars(select(Post).options(selectinload(Post.account)).order_by(Post.created_at)).all()
+        table = Table("waktu (UTC)", "ASN", "platform", "teks", title=f"Post tersimpan ({len(posts)})")
+        for p in posts:
+            text = p.text if len(p.text) <= 80 else p.text[:79] + "…"
+            table.add_row(f"{p.created_at:%Y-%m-%d %H:%M}", p.account.name, p.platform, text)
+    console.print(table)
     run_model_and_review_steps(serve, epochs)
 
 

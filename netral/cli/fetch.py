@@ -11,6 +11,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import typer
+from rich.markup import escape
 from sqlalchemy import select
 from tqdm import tqdm
 
@@ -75,7 +76,7 @@ def fetch(
         console.print(f"  {source.skipped} post tanpa teks dilewati (hanya media atau pesan layanan)")
     print_rejections(run.result.rejections)
     if run.error is not None:
-        err_console.print(f"[red]Galat:[/red] pengambilan berhenti: {run.error}", soft_wrap=True)
+        err_console.print(f"[red]Galat:[/red] pengambilan berhenti: {escape(str(run.error))}", markup=True)
         err_console.print("  Post yang terbaca sebelum galat tetap diproses (lihat ringkasan di atas).", soft_wrap=True)
         raise typer.Exit(1)
     if run.result.rejections:
