@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -124,6 +123,3 @@ def set_active(registry: Path, version: str) -> None:
     tmp.write_text(version + "\n", encoding="utf-8")
     os.replace(tmp, registry / ACTIVE_FILE)
 
-
-def discard_staging(path: Path) -> None:
-    shutil.rmtree(path, ignore_errors=True)

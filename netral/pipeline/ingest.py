@@ -16,7 +16,6 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, tuple_
@@ -309,8 +308,3 @@ def count_records(path: Path) -> int:
     except OSError:
         return 0
 
-
-def as_dict(post: Post) -> dict[str, Any]:
-    return {"platform": post.platform, "post_id": post.post_id, "author": post.author_handle, "url": post.url,
-            "created_at": post.created_at.isoformat(), "text": post.text, "kind": post.kind,
-            "content_sha256": post.content_sha256, "ingested_at": post.ingested_at.isoformat()}

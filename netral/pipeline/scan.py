@@ -15,7 +15,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-import torch
 from sqlalchemy import and_, select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -113,8 +112,7 @@ def scan(
                 if flag is not None:
                     touched.append((flag, post.text))
             if explain and touched:
-                with torch.enable_grad():
-                    drivers = gradient_x_input(clf, [text for _, text in touched])
+                drivers = gradient_x_input(clf, [text for _, text in touched])
                 for (flag, _), found in zip(touched, drivers, strict=True):
                     flag.drivers = [d.to_dict() for d in found]
             session.commit()
