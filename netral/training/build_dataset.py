@@ -1,8 +1,10 @@
 """Rebuild ``data/labelled/`` from the candidate batches and the labellers' files.
 
-Run: ``python -m netral.training.build_dataset`` (idempotent). Labels were written per candidate
-line; they are joined to texts by position because some pool ids were mangled upstream
+Run: ``python -m netral.training.build_dataset`` (idempotent). First-round labels were written per
+candidate line; they are joined to texts by position because some pool ids were mangled upstream
 ("1,73E+18") and are not unique. Those records get a line-number id resolved from the pool.
+Second-round (blind) labels and third-round labels for disagreements are joined by id and combined
+by ``netral.training.adjudicate``; each record keeps every vote for provenance.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import json
 from pathlib import Path
 
 from netral.settings import REPO_ROOT
+from netral.training.adjudicate import agreement, combine, needs_third
 from netral.training.data import describe, load_examples, make_splits, read_jsonl, write_splits
 
 LABELLED = REPO_ROOT / "data" / "labelled"
@@ -55,18 +58,66 @@ def merge_pool_labels(labelled: Path = LABELLED, pool_dir: Path = POOLS) -> list
     return merged
 
 
+def _round(paths: list[Path], annotator: str) -> dict[str, dict]:
+    """Labels of one annotation round by id; ``{batch}`` in ``annotator`` is the file's batch number."""
+    out: dict[str, dict] = {}
+    for path in paths:
+        batch = path.stem.rsplit("_", 1)[-1]
+        for n, rec in enumerate(read_jsonl(path), start=1):
+            if rec["id"] in out:
+                raise SystemExit(f"{path}:{n}: id {rec['id']} labelled twice in this round")
+            out[rec["id"]] = {**rec, "annotator": annotator.format(batch=batch)}
+    return out
+
+
+def adjudicate(first: list[dict], labelled: Path = LABELLED) -> tuple[list[dict], dict]:
+    """Every record with its final label and all votes; and the agreement figures for the data card."""
+    raw = labelled / "raw"
+    second = _round(sorted((raw / "second").glob("labels_second_*.jsonl")), "llm-assistant-second-{batch}")
+    third = _round(sorted((raw / "third").glob("labels_third*.jsonl")), "llm-assistant-third")
+    missing = [r["id"] for r in first if r["id"] not in second]
+    if missing:
+        raise SystemExit(f"{len(missing)} records lack a second label, e.g. {missing[:3]}")
+    out, pairs = [], []
+    for rec in first:
+        votes = [{"annotator": rec["annotator"], "partisan": rec["partisan"], "categories": rec["categories"],
+                  "note": rec.get("note", "")}]
+        s = second[rec["id"]]
+        votes.append({k: s.get(k, "") for k in ("annotator", "partisan", "categories", "note")})
+        pairs.append(((rec["partisan"], rec["categories"]), (s["partisan"], s["categories"])))
+        if needs_third(pairs[-1][0], pairs[-1][1]):
+            if rec["id"] not in third:
+                raise SystemExit(f"{rec['id']}: the two labels disagree and no third label exists")
+            t = third[rec["id"]]
+            votes.append({k: t.get(k, "") for k in ("annotator", "partisan", "categories", "note")})
+        final = combine([(v["partisan"], list(v["categories"])) for v in votes])
+        out.append({**rec, "partisan": final.partisan, "categories": final.categories,
+                    "annotator": "+".join(v["annotator"] for v in votes), "votes": votes})
+    figures = agreement([p[0] for p in pairs], [p[1] for p in pairs])
+    figures["adjudicated_by_third"] = sum(len(r["votes"]) > 2 for r in out)
+    figures["unclear_after_adjudication"] = sum(r["partisan"] is None for r in out)
+    return out, figures
+
+
+def _write_jsonl(path: Path, records: list[dict]) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), encoding="utf-8")
+    tmp.replace(path)
+
+
 def main() -> None:
     pool = merge_pool_labels()
-    (LABELLED / "pool.jsonl").write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in pool),
-                                         encoding="utf-8")
     written = read_jsonl(LABELLED / "raw" / "written.jsonl")
-    (LABELLED / "written.jsonl").write_text(
-        "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in written), encoding="utf-8")
+    records, figures = adjudicate(pool + written)
+    n_pool = len(pool)
+    _write_jsonl(LABELLED / "pool.jsonl", records[:n_pool])
+    _write_jsonl(LABELLED / "written.jsonl", records[n_pool:])
     examples, unclear = load_examples([LABELLED / "pool.jsonl", LABELLED / "written.jsonl"])
     splits = make_splits(examples)
     write_splits(splits, LABELLED / "splits")
     stats = {"labelled": describe(examples), "unclear_left_out": unclear,
              "near_duplicates_removed": len(examples) - sum(len(v) for v in splits.values()),
+             "annotation": figures,
              "splits": {k: describe(v) for k, v in splits.items()}}
     (LABELLED / "stats.json").write_text(json.dumps(stats, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     print(json.dumps(stats, indent=2, ensure_ascii=False))

@@ -4,6 +4,9 @@ Choices that matter:
 - mean pooling over the encoder's tokens (``netral.models.architecture``), as e5 was trained;
 - word embeddings are frozen by default: the 250k-piece XLM-R vocabulary is most of the weights,
   and freezing it nearly halves the step time on CPU without hurting a small labelled set;
+- batches of similar length (shuffled in groups, sorted inside a group, batch order shuffled): posts
+  run from 10 to 100+ tokens and a random batch pads to its longest, so this more than halves the
+  time of a step on CPU without changing what an epoch sees;
 - early stopping on dev average precision of the partisan head (threshold-free, so the decision
   threshold can be chosen afterwards for the recall target);
 - checkpoints every N steps in a run directory keyed by data and configuration: a killed run that
@@ -53,6 +56,7 @@ class TrainConfig:
     seed: int = 13
     target_recall: float = 0.95
     checkpoint_every: int = 50
+    freeze_layers: int = 0  # lowest encoder layers kept frozen (their backward pass is skipped)
     max_steps: int | None = None  # for smoke runs; None = full epochs
     threads: int | None = None
     extra: dict[str, Any] = field(default_factory=dict)
@@ -83,14 +87,37 @@ def _trainable_state(model: torch.nn.Module) -> dict[str, torch.Tensor]:
     return {k: v.detach().clone() for k, v in model.state_dict().items() if k in names}
 
 
+def length_grouped_batches(lengths: list[int], batch_size: int, seed: int, group_batches: int = 50) -> list[list[int]]:
+    """Indices in batches of similar length, reproducible from ``seed`` (so a resumed epoch replays it).
+
+    Shuffle, cut into groups of ``group_batches`` batches, sort each group by length, cut it into
+    batches, shuffle the batch order: every batch is still a random draw from the data, but padded
+    only to a length near its own items'.
+    """
+    rng = np.random.default_rng(seed)
+    order = rng.permutation(len(lengths))
+    group = batch_size * group_batches
+    batches: list[list[int]] = []
+    for start in range(0, len(order), group):
+        chunk = sorted(order[start:start + group].tolist(), key=lambda i: -lengths[i])
+        batches += [chunk[k:k + batch_size] for k in range(0, len(chunk), batch_size)]
+    return [batches[i] for i in rng.permutation(len(batches))]
+
+
 @torch.inference_mode()
 def predict_probs(model: torch.nn.Module, ds: Dataset, collator: Any, batch_size: int = 64) -> np.ndarray:
     model.eval()
-    loader = DataLoader(ds.remove_columns(["labels"]) if "labels" in ds.column_names else ds,
-                        batch_size=batch_size, collate_fn=collator)
+    ds = ds.remove_columns(["labels"]) if "labels" in ds.column_names else ds
+    order = sorted(range(len(ds)), key=lambda i: len(ds[i]["input_ids"]))  # pad each batch to its own length
+    loader = DataLoader(ds, batch_sampler=[order[k:k + batch_size] for k in range(0, len(order), batch_size)],
+                        collate_fn=collator)
     outs = [torch.sigmoid(model(**batch).logits).float().numpy() for batch in loader]
     model.train()
-    return np.concatenate(outs) if outs else np.zeros((0, len(LABELS)), dtype=np.float32)
+    if not outs:
+        return np.zeros((0, len(LABELS)), dtype=np.float32)
+    probs = np.empty((len(ds), len(LABELS)), dtype=np.float32)
+    probs[order] = np.concatenate(outs)
+    return probs
 
 
 def train(
@@ -120,8 +147,14 @@ def train(
     model = NetralMeanPoolClassifier.from_base(base_path, labels=list(LABELS), text_prefix=prefix)
     if config.freeze_embeddings:
         model.get_input_embeddings().weight.requires_grad_(False)
+    if config.freeze_layers:
+        if not config.freeze_embeddings:
+            raise ValueError("freezing encoder layers needs frozen embeddings too")
+        for layer in model.encoder.encoder.layer[: config.freeze_layers]:
+            layer.requires_grad_(False)
     collator = DataCollatorWithPadding(tokenizer)
     train_ds = _dataset(train_examples, tokenizer, config.max_length, prefix)
+    train_lengths = [len(ids) for ids in train_ds["input_ids"]]
     dev_ds = _dataset(splits.dev, tokenizer, config.max_length, prefix)
 
     # Rarer category heads get a larger positive weight so they are not drowned by SUPPORT.
@@ -171,8 +204,8 @@ def train(
     stop = False
     while not stop and state["epoch"] < config.epochs:
         epoch = state["epoch"]
-        gen = torch.Generator().manual_seed(config.seed + epoch)
-        loader = DataLoader(train_ds, batch_size=config.batch_size, shuffle=True, generator=gen, collate_fn=collator)
+        batches = length_grouped_batches(train_lengths, config.batch_size, config.seed + epoch)
+        loader = DataLoader(train_ds, batch_sampler=batches, collate_fn=collator)
         skip = state["step"] - epoch * steps_per_epoch  # batches of this epoch already done before a resume
         for i, batch in enumerate(loader):
             if i < skip:

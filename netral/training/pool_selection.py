@@ -34,6 +34,15 @@ POOLS = {
     "capres2023_tweets_lowercased.jsonl": 1150,
     "pemilu2024_headlines.jsonl": 520,
 }
+# Second round (candidates_05..12): more tweets, where the classes are mixed and errors concentrate;
+# headlines are almost all non-partisan, so few more of them. Round-one posts and their near-duplicates
+# are excluded.
+ROUND2_POOLS = {
+    "pemilu2024_tweets.jsonl": 1500,
+    "capres2023_tweets_lowercased.jsonl": 1500,
+    "pemilu2024_headlines.jsonl": 250,
+}
+ROUND2_SEED = 29
 
 
 @dataclass(frozen=True)
@@ -52,12 +61,17 @@ def _pool_id(pool: str, line_no: int, row: dict[str, object]) -> str:
     return f"{stem}:{raw_id}" if raw_id.isdigit() else f"{stem}:L{line_no}"
 
 
-def select(pool_dir: Path, seed: int = 13) -> list[Candidate]:
-    """Stratified, near-duplicate-free selection across the three pools."""
+def select(pool_dir: Path, seed: int = 13, quotas: dict[str, int] | None = None,
+           exclude: set[str] | None = None) -> list[Candidate]:
+    """Stratified, near-duplicate-free selection across the three pools.
+
+    ``exclude`` holds near-duplicate keys of posts chosen in an earlier round, so a later round
+    never re-selects a post or a copy of one.
+    """
     rng = random.Random(seed)
-    seen: set[str] = set()
+    seen: set[str] = set(exclude or ())
     chosen: list[Candidate] = []
-    for pool, quota in POOLS.items():
+    for pool, quota in (quotas or POOLS).items():
         by_bucket: dict[str, list[Candidate]] = {b: [] for b in [*BUCKETS, "other"]}
         with open(pool_dir / pool, encoding="utf-8") as fh:
             for line_no, line in enumerate(fh, start=1):
@@ -86,11 +100,20 @@ def select(pool_dir: Path, seed: int = 13) -> list[Candidate]:
     return chosen
 
 
-def write_batches(cands: list[Candidate], out_dir: Path, n_batches: int) -> list[Path]:
+def select_round2(pool_dir: Path, candidates_dir: Path) -> list[Candidate]:
+    """The second selection round, excluding everything in ``candidates_01..04``."""
+    exclude = set()
+    for path in sorted(candidates_dir.glob("candidates_0[1-4].jsonl")):
+        with open(path, encoding="utf-8") as fh:
+            exclude.update(near_duplicate_key(json.loads(line)["text"]) for line in fh if line.strip())
+    return select(pool_dir, seed=ROUND2_SEED, quotas=ROUND2_POOLS, exclude=exclude)
+
+
+def write_batches(cands: list[Candidate], out_dir: Path, n_batches: int, first: int = 1) -> list[Path]:
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = []
     for b in range(n_batches):
-        path = out_dir / f"candidates_{b + 1:02d}.jsonl"
+        path = out_dir / f"candidates_{b + first:02d}.jsonl"
         with open(path, "w", encoding="utf-8") as fh:
             for cand in cands[b::n_batches]:
                 fh.write(json.dumps({"id": cand.id, "text": cand.text, "source": cand.source,
@@ -102,8 +125,13 @@ def write_batches(cands: list[Candidate], out_dir: Path, n_batches: int) -> list
 if __name__ == "__main__":
     import sys
 
-    pool_dir = Path(sys.argv[1])
-    out = Path(sys.argv[2])
-    cands = select(pool_dir)
-    for p in write_batches(cands, out, int(sys.argv[3]) if len(sys.argv) > 3 else 4):
+    # python -m netral.training.pool_selection POOL_DIR OUT_DIR [N_BATCHES] [--round2]
+    args = [a for a in sys.argv[1:] if a != "--round2"]
+    pool_dir = Path(args[0])
+    out = Path(args[1])
+    if "--round2" in sys.argv:
+        cands, first, n = select_round2(pool_dir, out), 5, int(args[2]) if len(args) > 2 else 8
+    else:
+        cands, first, n = select(pool_dir), 1, int(args[2]) if len(args) > 2 else 4
+    for p in write_batches(cands, out, n, first):
         print(p, len(p.read_text(encoding="utf-8").splitlines()))
