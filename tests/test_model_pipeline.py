@@ -101,6 +101,31 @@ def test_predict_cli_writes_one_line_per_input_and_reports_bad_lines(trained, tm
     assert "in.jsonl:2" in res.output and "in.jsonl:4" in res.output
 
 
+def test_evaluate_reports_model_beside_both_baselines_with_plots(trained: tuple[Settings, str]) -> None:
+    import numpy as np
+
+    from netral.training.data import SplitSet, load_splits
+    from netral.training.evaluate import evaluate, render_markdown
+    from netral.training.metrics import head_metrics
+
+    settings, version = trained
+    mv = get_version(settings.registry_dir, version)
+    full = load_splits(settings.labelled_dir)
+    splits = SplitSet(full.train[:300], full.dev[:48], full.test[:48])  # the slice the smoke version was tested on
+    report = evaluate(mv, splits, max_length=mv.meta["config"]["max_length"])  # as scored in training
+    assert set(report["baselines"]) == {"tfidf_logreg@recall", "tfidf_logreg@0.5", "gazetteer_rule"}
+    y = np.array([e.partisan for e in splits.test])
+    saved = np.load(mv.path / "test_probs.npy")[:, 0]  # scores written at training time
+    expected = head_metrics(y, saved, mv.meta["thresholds"]["partisan"])
+    assert report["model"]["partisan"]["confusion"] == expected["confusion"]
+    assert sum(row["n"] for row in report["by_source"].values()) == 48
+    assert (mv.path / "eval" / "evaluation.png").stat().st_size > 10_000
+    md = render_markdown(report)
+    assert "tfidf_logreg@recall" in md and "gazetteer_rule" in md and "Matriks konfusi" in md
+    with pytest.raises(ValueError, match="split uji berbeda"):
+        evaluate(mv, SplitSet(full.train[:10], full.dev[:48], full.test[1:49]))
+
+
 def _clone_version(settings: Settings, version: str, new: str, test_f1: float) -> None:
     src = get_version(settings.registry_dir, version).path
     dst = settings.registry_dir / new

@@ -74,7 +74,7 @@ def adjudicate(first: list[dict], labelled: Path = LABELLED) -> tuple[list[dict]
     """Every record with its final label and all votes; and the agreement figures for the data card."""
     raw = labelled / "raw"
     second = _round(sorted((raw / "second").glob("labels_second_*.jsonl")), "llm-assistant-second-{batch}")
-    third = _round(sorted((raw / "third").glob("labels_third*.jsonl")), "llm-assistant-third")
+    third = _round(sorted((raw / "third").glob("labels_third*.jsonl")), "llm-assistant-third-{batch}")
     missing = [r["id"] for r in first if r["id"] not in second]
     if missing:
         raise SystemExit(f"{len(missing)} records lack a second label, e.g. {missing[:3]}")

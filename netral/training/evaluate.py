@@ -21,7 +21,7 @@ from sklearn.metrics import precision_recall_curve  # noqa: E402
 from netral.models.classifier import Classifier  # noqa: E402
 from netral.models.registry import ModelVersion  # noqa: E402
 from netral.training.baselines import GazetteerBaseline, TfidfBaseline  # noqa: E402
-from netral.training.data import LABELS, SplitSet, data_hash  # noqa: E402
+from netral.training.data import LABELS, SplitSet, data_hash, source_group  # noqa: E402
 from netral.training.metrics import choose_threshold, head_metrics  # noqa: E402
 
 
@@ -50,8 +50,20 @@ def evaluate(version: ModelVersion, splits: SplitSet, *, max_length: int = 128) 
         "tfidf_logreg@0.5": head_metrics(y, tfidf_test, 0.5),
         "gazetteer_rule": head_metrics(y, gaz_test, GazetteerBaseline.threshold),
     }
+    # Per source, at the same thresholds: the pools differ in style (raw tweets, lowercased tweets,
+    # headlines, hand-written ASN posts), and an overall figure can hide a source a system fails on.
+    tfidf_threshold = baselines["tfidf_logreg@recall"]["threshold"]
+    by_source = {}
+    for group in sorted({source_group(e) for e in splits.test}):
+        idx = np.array([i for i, e in enumerate(splits.test) if source_group(e) == group])
+        by_source[group] = {
+            "n": int(len(idx)), "partisan": int(y[idx].sum()),
+            "model": head_metrics(y[idx], probs[idx, 0], version.meta["thresholds"]["partisan"]),
+            "tfidf_logreg@recall": head_metrics(y[idx], tfidf_test[idx], tfidf_threshold),
+            "gazetteer_rule": head_metrics(y[idx], gaz_test[idx], GazetteerBaseline.threshold),
+        }
     report = {"model_version": version.version, "n_test": len(splits.test), "model": model_rows,
-              "baselines": baselines, "target_recall": target}
+              "baselines": baselines, "by_source": by_source, "target_recall": target}
     out = version.path / "eval"
     out.mkdir(exist_ok=True)
     _plots(out, y, {"model": probs[:, 0], "TF-IDF+LR": tfidf_test, "gazetteer": gaz_test},
@@ -71,6 +83,11 @@ def render_markdown(report: dict[str, Any]) -> str:
     lines += ["", "| kepala (model) | presisi | recall | F1 | dukungan |", "|---|---|---|---|---|"]
     for lab, m in report["model"].items():
         lines.append(f"| {lab} | {m['precision']:.3f} | {m['recall']:.3f} | {m['f1']:.3f} | {m['support']} |")
+    if report.get("by_source"):
+        lines += ["", "| sumber | n | partisan | F1 model | F1 TF-IDF | F1 gazetir |", "|---|---|---|---|---|---|"]
+        for group, row in report["by_source"].items():
+            lines.append(f"| {group} | {row['n']} | {row['partisan']} | {row['model']['f1']:.3f} | "
+                         f"{row['tfidf_logreg@recall']['f1']:.3f} | {row['gazetteer_rule']['f1']:.3f} |")
     c = report["model"]["partisan"]["confusion"]
     lines += ["", "Matriks konfusi (partisan): ", "", "| | prediksi ya | prediksi tidak |", "|---|---|---|",
               f"| label ya | {c['tp']} | {c['fn']} |", f"| label tidak | {c['fp']} | {c['tn']} |", ""]
