@@ -19,12 +19,12 @@ from netral.training.finetune import TrainConfig
 def train_cmd(
     base_model: str | None = typer.Option(None, "--base-model", help="folder checkpoint HF lokal (mis. IndoBERTweet)"),
     with_decisions: bool = typer.Option(False, help="tambahkan keputusan reviewer ke data latih"),
-    epochs: int = typer.Option(6, help="epoch maksimum (berhenti dini pada dev)"),
+    epochs: int = typer.Option(3, help="epoch maksimum (berhenti dini pada dev)"),
     batch_size: int = typer.Option(16),
     max_steps: int | None = typer.Option(None, help="batasi langkah (uji cepat)"),
     limit_train: int | None = typer.Option(None, help="pakai sebagian data latih (uji cepat)"),
     unfreeze_embeddings: bool = typer.Option(False, help="latih juga embedding kata (lebih lambat)"),
-    learning_rate: float = typer.Option(3e-5, help="laju belajar encoder"),
+    learning_rate: float = typer.Option(5e-5, help="laju belajar encoder"),
     head_learning_rate: float = typer.Option(1e-3, help="laju belajar kepala klasifikasi"),
     seed: int = typer.Option(13),
 ) -> None:
