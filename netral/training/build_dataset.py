@@ -14,7 +14,7 @@ from pathlib import Path
 
 from netral.settings import REPO_ROOT
 from netral.training.adjudicate import agreement, combine, needs_third
-from netral.training.data import describe, load_examples, make_splits, read_jsonl, write_splits
+from netral.training.data import describe, load_examples, make_splits, read_jsonl, write_jsonl_atomic, write_splits
 
 LABELLED = REPO_ROOT / "data" / "labelled"
 POOLS = REPO_ROOT.parent / "shared" / "data" / "pools"
@@ -99,19 +99,13 @@ def adjudicate(first: list[dict], labelled: Path = LABELLED) -> tuple[list[dict]
     return out, figures
 
 
-def _write_jsonl(path: Path, records: list[dict]) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), encoding="utf-8")
-    tmp.replace(path)
-
-
 def main() -> None:
     pool = merge_pool_labels()
     written = read_jsonl(LABELLED / "raw" / "written.jsonl")
     records, figures = adjudicate(pool + written)
     n_pool = len(pool)
-    _write_jsonl(LABELLED / "pool.jsonl", records[:n_pool])
-    _write_jsonl(LABELLED / "written.jsonl", records[n_pool:])
+    for path, part in ((LABELLED / "pool.jsonl", records[:n_pool]), (LABELLED / "written.jsonl", records[n_pool:])):
+        write_jsonl_atomic(path, (json.dumps(r, ensure_ascii=False) for r in part))
     examples, unclear = load_examples([LABELLED / "pool.jsonl", LABELLED / "written.jsonl"])
     splits = make_splits(examples)
     write_splits(splits, LABELLED / "splits")

@@ -184,12 +184,17 @@ class SplitSet:
         return data_hash(self.all_train() + self.dev + self.test)
 
 
+def write_jsonl_atomic(path: Path, lines: Iterable[str]) -> None:
+    """Write JSON lines through a temporary file and a rename, so a crash never leaves half a file."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+    tmp.replace(path)
+
+
 def write_splits(splits: dict[str, list[Example]], out_dir: Path) -> None:
     out_dir.mkdir(parents=True, exist_ok=True)
     for name, items in splits.items():
-        tmp = out_dir / f".{name}.jsonl.tmp"
-        tmp.write_text("".join(ex.to_json() + "\n" for ex in items), encoding="utf-8")
-        tmp.replace(out_dir / f"{name}.jsonl")
+        write_jsonl_atomic(out_dir / f"{name}.jsonl", (ex.to_json() for ex in items))
 
 
 def load_splits(labelled_dir: Path) -> SplitSet:
