@@ -9,12 +9,24 @@ by ``netral.training.adjudicate``; each record keeps every vote for provenance.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
 from netral.settings import REPO_ROOT
 from netral.training.adjudicate import agreement, combine, needs_third
-from netral.training.data import describe, load_examples, make_splits, read_jsonl, write_jsonl_atomic, write_splits
+from netral.training.data import (
+    EVAL_SETS,
+    Example,
+    dedupe_across,
+    describe,
+    load_examples,
+    make_splits,
+    read_jsonl,
+    split_train_dev,
+    write_jsonl_atomic,
+    write_splits,
+)
 
 LABELLED = REPO_ROOT / "data" / "labelled"
 POOLS = REPO_ROOT.parent / "shared" / "data" / "pools"
@@ -99,20 +111,71 @@ def adjudicate(first: list[dict], labelled: Path = LABELLED) -> tuple[list[dict]
     return out, figures
 
 
+# Everyday pools from the years of the held-out election (2018 run-up, 2019 vote): a post in them that turns
+# out partisan is most likely about Pilpres 2019, so it is kept out of training and dev.
+CROSS_ELECTION_ERA_POOLS = ("everyday_tweets_2018_hs_abusive", "everyday_tweets_traffic_2019")
+ROUND3_TRAIN_SETS = ("train_everyday", "train_hard", "train_dki2017")
+
+
+def _stable_order(ex: Example) -> str:
+    """A fixed pseudo-random order for posts without dates (the everyday pools)."""
+    return hashlib.sha256(ex.id.encode()).hexdigest()
+
+
+def assemble(examples: list[Example], sets: dict[str, str]) -> tuple[dict[str, list[Example]], dict[str, int]]:
+    """Splits and frozen evaluation sets from adjudicated examples and the round-3 set of each id.
+
+    Rounds 1-2 and the first written posts are split as before (so the in-domain test split stays
+    frozen); round-3 posts enter training and dev only, or one of the two evaluation sets.
+    Near-duplicates are removed with the evaluation sets first, then test, dev and train.
+    """
+    old = [e for e in examples if e.id not in sets and not e.id.startswith("written-r3")]
+    out = make_splits(old)
+    r3 = {name: [e for e in examples if sets.get(e.id) == name] for name in (*ROUND3_TRAIN_SETS, "everyday_eval",
+                                                                             "cross_election_eval")}
+    dropped_era = [e for e in r3["train_everyday"] + r3["train_hard"]
+                   if e.partisan and e.source.split(":", 1)[0].removesuffix(".jsonl") in CROSS_ELECTION_ERA_POOLS]
+    era_ids = {e.id for e in dropped_era}
+    everyday_train, everyday_dev = split_train_dev([e for e in r3["train_everyday"] if e.id not in era_ids], 0.25,
+                                                   key=_stable_order)
+    dki_train, dki_dev = split_train_dev(r3["train_dki2017"], 0.2)
+    written_r3 = [e for e in examples if e.id.startswith("written-r3")]
+    written_train, written_dev = split_train_dev(written_r3, 0.25)
+    out["train"] += everyday_train + [e for e in r3["train_hard"] if e.id not in era_ids] + dki_train + written_train
+    out["dev"] += everyday_dev + dki_dev + written_dev
+    out["everyday"] = r3["everyday_eval"]
+    out["cross_election"] = r3["cross_election_eval"]
+    before = sum(len(v) for v in out.values())
+    out = dedupe_across(out, order=(*EVAL_SETS, "test", "dev", "train"))
+    return out, {"cross_election_era_partisan_kept_out": len(dropped_era),
+                 "near_duplicates_removed": before - sum(len(v) for v in out.values())}
+
+
+def _round3_sets(labelled: Path) -> dict[str, str]:
+    path = labelled / "candidates" / "round3_sets.jsonl"
+    return {r["id"]: r["set"] for r in read_jsonl(path)} if path.is_file() else {}
+
+
 def main() -> None:
     pool = merge_pool_labels()
     written = read_jsonl(LABELLED / "raw" / "written.jsonl")
+    if (LABELLED / "raw" / "written_round3.jsonl").is_file():
+        written += read_jsonl(LABELLED / "raw" / "written_round3.jsonl")
     records, figures = adjudicate(pool + written)
     n_pool = len(pool)
+    sets = _round3_sets(LABELLED)
+    for rec in records[:n_pool]:
+        if rec["id"] in sets:
+            rec["round3_set"] = sets[rec["id"]]
     for path, part in ((LABELLED / "pool.jsonl", records[:n_pool]), (LABELLED / "written.jsonl", records[n_pool:])):
         write_jsonl_atomic(path, (json.dumps(r, ensure_ascii=False) for r in part))
     examples, unclear = load_examples([LABELLED / "pool.jsonl", LABELLED / "written.jsonl"])
-    splits = make_splits(examples)
-    write_splits(splits, LABELLED / "splits")
-    stats = {"labelled": describe(examples), "unclear_left_out": unclear,
-             "near_duplicates_removed": len(examples) - sum(len(v) for v in splits.values()),
+    parts, removed = assemble(examples, sets)
+    write_splits({k: parts[k] for k in ("train", "dev", "test")}, LABELLED / "splits")
+    write_splits({k: parts[k] for k in EVAL_SETS}, LABELLED / "eval")
+    stats = {"labelled": describe(examples), "unclear_left_out": unclear, **removed,
              "annotation": figures,
-             "splits": {k: describe(v) for k, v in splits.items()}}
+             "splits": {k: describe(v) for k, v in parts.items()}}
     (LABELLED / "stats.json").write_text(json.dumps(stats, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     print(json.dumps(stats, indent=2, ensure_ascii=False))
 

@@ -22,6 +22,10 @@ from netral.training.dedup import near_duplicate_key
 CATEGORIES = ("SUPPORT", "ATTACK", "SOLICITATION", "CAMPAIGN", "ATTRIBUTE")
 LABELS = ("partisan", *CATEGORIES)
 SPLITS = ("train", "dev", "test")
+# Frozen evaluation sets from outside the training distribution (``data/labelled/eval/``): random
+# everyday posts and an election none of whose posts is in training. Never used to choose a
+# threshold, a version or a training variant; only measured.
+EVAL_SETS = ("everyday", "cross_election")
 
 
 class LabelledDataError(ValueError):
@@ -110,7 +114,10 @@ def split_group(ex: Example) -> str:
     them. Each topic is therefore cut on its own, in the order it was written.
     """
     group = source_group(ex)
-    return f"written/{ex.note or 'other'}" if group == "written" else group
+    if group != "written":
+        return group
+    written_round = "written-r3" if ex.id.startswith("written-r3") else "written"
+    return f"{written_round}/{ex.note or 'other'}"
 
 
 def make_splits(examples: Sequence[Example], fractions: tuple[float, float, float] = (0.7, 0.15, 0.15)
@@ -138,17 +145,18 @@ def _shingles(text: str) -> frozenset[str]:
     return frozenset(" ".join(words[i:i + 3]) for i in range(max(1, len(words) - 2)))
 
 
-def dedupe_across(splits: dict[str, list[Example]], jaccard: float = 0.6) -> dict[str, list[Example]]:
-    """Drop near-duplicates: within a split keep the first copy; across splits test > dev > train.
+def dedupe_across(splits: dict[str, list[Example]], jaccard: float = 0.6,
+                  order: Sequence[str] = ("test", "dev", "train")) -> dict[str, list[Example]]:
+    """Drop near-duplicates: within a split keep the first copy; across splits the earlier in ``order`` wins.
 
     Two passes: an exact key on the cleaned opening words (retweets, copies with extra tags), then
     word-trigram Jaccard similarity for edited copies whose openings differ.
     """
     owner: dict[str, str] = {}
     kept_shingles: list[frozenset[str]] = []
-    for name in ("test", "dev", "train"):
+    for name in order:
         kept = []
-        for ex in splits[name]:
+        for ex in splits.get(name, []):
             key = near_duplicate_key(ex.text)
             if key in owner:
                 continue
@@ -160,6 +168,26 @@ def dedupe_across(splits: dict[str, list[Example]], jaccard: float = 0.6) -> dic
             kept.append(ex)
         splits[name] = kept
     return splits
+
+
+def split_train_dev(
+    examples: Sequence[Example], dev_fraction: float, key: Any = None
+) -> tuple[list[Example], list[Example]]:
+    """Per split group, the first ``1 - dev_fraction`` (by ``key``, default time then id) train, the rest dev.
+
+    Used for sources added after the test split was frozen: they enter training and dev only, so
+    the in-domain test split stays exactly what earlier versions were measured on.
+    """
+    by_group: dict[str, list[Example]] = defaultdict(list)
+    for ex in examples:
+        by_group[split_group(ex)].append(ex)
+    train, dev = [], []
+    for group in sorted(by_group):
+        items = sorted(by_group[group], key=key or (lambda e: (e.created_at, e.id)))
+        cut = round(len(items) * (1 - dev_fraction))
+        train += items[:cut]
+        dev += items[cut:]
+    return train, dev
 
 
 def data_hash(examples: Iterable[Example]) -> str:
@@ -176,9 +204,19 @@ class SplitSet:
     dev: list[Example]
     test: list[Example]
     extra_train: list[Example] = field(default_factory=list)
+    evals: dict[str, list[Example]] = field(default_factory=dict)
 
     def all_train(self) -> list[Example]:
         return self.train + self.extra_train
+
+    def held_out(self) -> dict[str, list[Example]]:
+        """Every frozen set a version is measured on: the in-domain test split first, then the others."""
+        return {"test": self.test, **self.evals}
+
+    def replace(self, **changes: Any) -> SplitSet:
+        values = {"train": self.train, "dev": self.dev, "test": self.test, "extra_train": self.extra_train,
+                  "evals": self.evals, **changes}
+        return SplitSet(**values)
 
     def hash(self) -> str:
         return data_hash(self.all_train() + self.dev + self.test)
@@ -206,12 +244,17 @@ def load_splits(labelled_dir: Path) -> SplitSet:
     loaded = {}
     for name in SPLITS:
         loaded[name] = [Example(**rec) for rec in read_jsonl(split_dir / f"{name}.jsonl")]
-    return SplitSet(loaded["train"], loaded["dev"], loaded["test"])
+    evals = {}
+    for name in EVAL_SETS:
+        path = labelled_dir / "eval" / f"{name}.jsonl"
+        if path.is_file():
+            evals[name] = [Example(**rec) for rec in read_jsonl(path)]
+    return SplitSet(loaded["train"], loaded["dev"], loaded["test"], evals=evals)
 
 
 def add_decisions(splits: SplitSet, decisions: Sequence[Example]) -> tuple[SplitSet, int]:
     """Reviewers' decisions join training only; any that near-duplicate a dev/test item are dropped."""
-    held = {near_duplicate_key(ex.text) for ex in splits.dev + splits.test}
+    held = {near_duplicate_key(ex.text) for ex in splits.dev + [e for s in splits.held_out().values() for e in s]}
     have = {near_duplicate_key(ex.text) for ex in splits.train}
     extra, dropped = [], 0
     for ex in decisions:
@@ -221,7 +264,7 @@ def add_decisions(splits: SplitSet, decisions: Sequence[Example]) -> tuple[Split
             continue
         have.add(key)
         extra.append(ex)
-    return SplitSet(splits.train, splits.dev, splits.test, extra), dropped
+    return splits.replace(extra_train=extra), dropped
 
 
 def describe(examples: Sequence[Example]) -> dict[str, Any]:

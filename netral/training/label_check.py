@@ -50,8 +50,10 @@ def check(candidates: Path, labels: Path, any_order: bool = False) -> list[str]:
         if len(got) != len(set(got)):
             problems.append(f"{labels}: some ids labelled twice")
     elif got != cand_ids:
-        first_bad = next((i for i, (a, b) in enumerate(zip(got, cand_ids, strict=False)) if a != b), min(len(got), len(cand_ids)))
-        problems.append(f"{labels}: {len(got)} labels for {len(cand_ids)} candidates; first mismatch at line {first_bad + 1}")
+        pairs = enumerate(zip(got, cand_ids, strict=False))
+        first_bad = next((i for i, (a, b) in pairs if a != b), min(len(got), len(cand_ids)))
+        problems.append(f"{labels}: {len(got)} labels for {len(cand_ids)} candidates; "
+                        f"first mismatch at line {first_bad + 1}")
     return problems
 
 

@@ -167,7 +167,8 @@ def select_round3(pool_dir: Path, candidates_dir: Path) -> list[Round3Item]:
     """
     rng = random.Random(ROUND3_SEED)
     seen: set[str] = set()
-    for path in sorted(candidates_dir.glob("candidates_*.jsonl")):
+    earlier = [p for p in sorted(candidates_dir.glob("candidates_*.jsonl")) if int(p.stem.split("_")[1]) < 13]
+    for path in earlier:  # rounds 1-2 only, so that re-running round 3 reproduces it
         with open(path, encoding="utf-8") as fh:
             seen.update(near_duplicate_key(json.loads(line)["text"]) for line in fh if line.strip())
     items: list[Round3Item] = []
@@ -196,7 +197,7 @@ def select_round3(pool_dir: Path, candidates_dir: Path) -> list[Round3Item]:
     # Hard everyday posts: keyword buckets over what the random draws left.
     per_bucket = ROUND3_HARD // len(HARD_BUCKETS)
     chosen = {it.candidate.id for it in items}
-    for bucket, rx in HARD_BUCKETS.items():
+    for rx in HARD_BUCKETS.values():
         matches = [c for pool in EVERYDAY_POOLS for c in pools[pool]
                    if c.id not in chosen and rx.search(c.text.lower())]
         rng.shuffle(matches)
