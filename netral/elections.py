@@ -28,9 +28,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
+from netral.localtime import WIB
+
 ElectionType = Literal["pilpres", "pileg", "pilkada", "party_list"]
 
-_WIB = dt.timezone(dt.timedelta(hours=7), "WIB")
 
 
 class ElectionConfigError(ValueError):
@@ -271,7 +272,7 @@ class Election(_Model):
         try:
             return ZoneInfo(self.timezone)
         except (ZoneInfoNotFoundError, ValueError):
-            return _WIB
+            return WIB
 
     # --- lookups ------------------------------------------------------------------------------------
 

@@ -28,6 +28,7 @@ from netral.db.schema import Account, AuditRecord, Flag, Post, Report, TrainJob
 from netral.review import users as user_service
 from netral.serve.app import create_app
 from netral.settings import Settings
+from netral.vocabulary import TrainRunState
 
 RAW_SCRIPT = "<script>alert(1)</script>"
 RAW_IMG = "<img src=x onerror=alert(2)>"
@@ -53,7 +54,7 @@ def _fake_runner(factory: sessionmaker[Session]):  # type: ignore[no-untyped-def
         with factory() as s:
             job = s.get(TrainJob, job_id)
             assert job is not None
-            job.status, job.progress, job.message, job.model_version = "succeeded", 1.0, "selesai", "uji-1"
+            job.status, job.progress, job.message, job.model_version = TrainRunState.DONE, 1.0, "selesai", "uji-1"
             s.commit()
 
     return run
@@ -377,7 +378,7 @@ def test_training_job_runs_in_background_and_is_polled(env: Env) -> None:
         if data["done"]:
             break
         time.sleep(0.1)
-    assert data == {"id": job.id, "status": "succeeded", "progress": 1.0, "message": "selesai",
+    assert data == {"id": job.id, "status": "done", "progress": 1.0, "message": "selesai",
                     "model_version": "uji-1", "done": True}
 
 

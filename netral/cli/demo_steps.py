@@ -11,13 +11,14 @@ from netral.cli.common import console, factory
 from netral.db.schema import Flag, Post
 from netral.models.registry import active_version, set_active
 from netral.settings import get_settings
+from netral.vocabulary import Role
 
 # Demo accounts only: printed on screen, meant for a laptop at 127.0.0.1.
 DEMO_USERS = [
-    ("reviewer1", "reviewer", "Rina Pemeriksa", "demo-reviewer-2024"),
-    ("supervisor1", "supervisor", "Sigit Pengawas", "demo-supervisor-2024"),
-    ("analyst1", "analyst", "Ayu Analis", "demo-analyst-2024"),
-    ("admin1", "admin", "Adi Admin", "demo-admin-2024"),
+    ("reviewer1", Role.REVIEWER, "Rina Pemeriksa", "demo-reviewer-2024"),
+    ("supervisor1", Role.SUPERVISOR, "Sigit Pengawas", "demo-supervisor-2024"),
+    ("analyst1", Role.ANALYST, "Ayu Analis", "demo-analyst-2024"),
+    ("admin1", Role.ADMIN, "Adi Admin", "demo-admin-2024"),
 ]
 
 

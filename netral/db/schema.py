@@ -4,6 +4,10 @@ The tables follow the flow ingest → score → flag → review → report. Thre
 invariants that are also enforced by database triggers (see the initial migration): ``posts`` rows
 are immutable snapshots, ``audit_log`` rows are append-only, and ``reports`` can only point at a
 flag whose status is ``verified``.
+
+Columns that hold a word of the domain (a flag status, a role, a review decision, a category...) carry a
+CHECK constraint generated from :mod:`netral.vocabulary`, so the database refuses a value the code does
+not know. Migration 0003 creates them; ``tests/test_vocabulary.py`` fails when the two drift apart.
 """
 
 from __future__ import annotations
@@ -14,9 +18,11 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     Boolean,
+    CheckConstraint,
     Date,
     Float,
     ForeignKey,
+    MetaData,
     String,
     Text,
     UniqueConstraint,
@@ -24,9 +30,43 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from netral.db.types import UTCDateTime, utcnow
+from netral.vocabulary import (
+    Behaviour,
+    Category,
+    FlagStatus,
+    LabelledEnum,
+    ReviewDecision,
+    ReviewStage,
+    Role,
+    TrainRunState,
+)
+
+
+def one_of(column: str, enum: type[LabelledEnum], *, nullable: bool = False) -> CheckConstraint:
+    """CHECK constraint ``column IN (<the enum's values>)``, named ``ck_<table>_<column>`` by the table."""
+    values = ", ".join(f"'{v}'" for v in enum.values())
+    sql = f"{column} IN ({values})"
+    return CheckConstraint(f"{column} IS NULL OR {sql}" if nullable else sql, name=f"{column}_allowed")
+
+
+# (table, column, enum, nullable): every vocabulary-backed column, for the schema and the drift test.
+VOCABULARY_COLUMNS: tuple[tuple[str, str, type[LabelledEnum], bool], ...] = (
+    ("flags", "status", FlagStatus, False),
+    ("users", "role", Role, False),
+    ("reviews", "stage", ReviewStage, False),
+    ("reviews", "decision", ReviewDecision, False),
+    ("reviews", "category", Category, True),
+    ("reviews", "behaviour", Behaviour, True),
+    ("train_jobs", "status", TrainRunState, False),
+)
+
+
+def _checks(table: str) -> tuple[CheckConstraint, ...]:
+    return tuple(one_of(col, enum, nullable=nullable) for t, col, enum, nullable in VOCABULARY_COLUMNS if t == table)
 
 
 class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention={"ck": "ck_%(table_name)s_%(constraint_name)s"})
     type_annotation_map = {datetime: UTCDateTime, dict[str, Any]: JSON, list[Any]: JSON}
 
 
@@ -105,9 +145,10 @@ class Flag(Base):
     """A post the model put above threshold: a question for people, never a finding."""
 
     __tablename__ = "flags"
+    __table_args__ = _checks("flags")
     id: Mapped[int] = mapped_column(primary_key=True)
     post_id: Mapped[int] = mapped_column(ForeignKey("posts.id"), unique=True)
-    status: Mapped[str] = mapped_column(String(24), default="pending", index=True)
+    status: Mapped[str] = mapped_column(String(24), default=FlagStatus.PENDING, index=True)
     model_version: Mapped[str] = mapped_column(String(64))
     threshold: Mapped[float] = mapped_column(Float)
     partisan_score: Mapped[float] = mapped_column(Float, index=True)
@@ -140,6 +181,7 @@ class FlagScoreHistory(Base):
 
 class User(Base):
     __tablename__ = "users"
+    __table_args__ = _checks("users")
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(String(80), unique=True)
     full_name: Mapped[str] = mapped_column(String(200), default="")
@@ -164,6 +206,7 @@ class Review(Base):
     """One human decision on a flag: first review (reviewer) or second review (supervisor)."""
 
     __tablename__ = "reviews"
+    __table_args__ = _checks("reviews")
     id: Mapped[int] = mapped_column(primary_key=True)
     flag_id: Mapped[int] = mapped_column(ForeignKey("flags.id"), index=True)
     reviewer_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
@@ -208,9 +251,10 @@ class TrainJob(Base):
     """A retraining run started from the web UI; progress is polled by the page."""
 
     __tablename__ = "train_jobs"
+    __table_args__ = _checks("train_jobs")
     id: Mapped[int] = mapped_column(primary_key=True)
     started_by: Mapped[str] = mapped_column(String(120))
-    status: Mapped[str] = mapped_column(String(16), default="queued")
+    status: Mapped[str] = mapped_column(String(16), default=TrainRunState.QUEUED)
     progress: Mapped[float] = mapped_column(Float, default=0.0)
     message: Mapped[str] = mapped_column(Text, default="")
     model_version: Mapped[str | None] = mapped_column(String(64))

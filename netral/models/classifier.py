@@ -18,7 +18,7 @@ from transformers.utils import logging as hf_logging
 from netral.models import architecture  # noqa: F401  (registers the mean-pooling classifier)
 from netral.models.registry import ModelVersion
 from netral.pipeline.normalise import normalise
-from netral.training.data import CATEGORIES
+from netral.vocabulary import CATEGORIES
 
 
 @dataclass(frozen=True)

@@ -38,25 +38,18 @@ from spacy.pipeline import EntityRuler
 
 from netral.elections import Contestant, Election, Party, load_elections
 from netral.pipeline.normalise import HASHTAG, split_hashtag
+from netral.vocabulary import EvidenceLabel
 
-CANDIDATE = "CANDIDATE"
-PAIR = "PAIR"
-BALLOT_NUMBER = "BALLOT_NUMBER"
-PARTY = "PARTY"
-SLOGAN = "SLOGAN"
-CAMPAIGN_HASHTAG = "CAMPAIGN_HASHTAG"
-GESTURE = "GESTURE"
-EVIDENCE_LABELS = (CANDIDATE, PAIR, BALLOT_NUMBER, PARTY, SLOGAN, CAMPAIGN_HASHTAG, GESTURE)
+CANDIDATE = EvidenceLabel.CANDIDATE
+PAIR = EvidenceLabel.PAIR
+BALLOT_NUMBER = EvidenceLabel.BALLOT_NUMBER
+PARTY = EvidenceLabel.PARTY
+SLOGAN = EvidenceLabel.SLOGAN
+CAMPAIGN_HASHTAG = EvidenceLabel.CAMPAIGN_HASHTAG
+GESTURE = EvidenceLabel.GESTURE
+EVIDENCE_LABELS: tuple[str, ...] = EvidenceLabel.values()
 # Reviewer-facing names for the web UI (Indonesian first).
-LABEL_NAMES_ID = {
-    CANDIDATE: "Kandidat",
-    PAIR: "Pasangan calon",
-    BALLOT_NUMBER: "Nomor urut",
-    PARTY: "Partai",
-    SLOGAN: "Slogan/jargon",
-    CAMPAIGN_HASHTAG: "Tagar kampanye",
-    GESTURE: "Gestur/salam",
-}
+LABEL_NAMES_ID: dict[str, str] = EvidenceLabel.labels()
 _BLOCK = "_BLOCK"
 
 _SEPARATORS = ["-", "–", "—", "/", "&", "+", "_", ".", "'"]

@@ -24,7 +24,7 @@ from netral.elections import Election, load_elections
 from netral.models.classifier import Classifier
 from netral.models.explain import gradient_x_input
 from netral.pipeline.evidence import EvidenceExtractor
-from netral.training.data import CATEGORIES
+from netral.vocabulary import CATEGORIES, FlagStatus
 
 
 @dataclass
@@ -128,7 +128,7 @@ def _apply_flag(session: Session, post: Post, flag: Flag | None, score: float, c
                 result: ScanResult) -> Flag | None:
     """Create or update the post's flag; returns the flag whose scores changed (for drivers), if any."""
     if flag is not None:
-        if flag.status == "pending" and flag.model_version != clf.name:
+        if flag.status == FlagStatus.PENDING and flag.model_version != clf.name:
             session.add(FlagScoreHistory(flag_id=flag.id, model_version=flag.model_version,
                                          threshold=flag.threshold, partisan_score=flag.partisan_score,
                                          categories=flag.categories))
@@ -142,7 +142,7 @@ def _apply_flag(session: Session, post: Post, flag: Flag | None, score: float, c
     threshold = election.threshold if election is not None and election.threshold is not None else clf.threshold
     if score < threshold:
         return None
-    new = Flag(post_id=post.id, status="pending", model_version=clf.name, threshold=threshold,
+    new = Flag(post_id=post.id, status=FlagStatus.PENDING, model_version=clf.name, threshold=threshold,
                partisan_score=score, categories=cats, evidence=spans,
                election=election.id if election else None,
                window_note=election.window_note(post.created_at) if election else "tidak cocok dengan pemilu mana pun")

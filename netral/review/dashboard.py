@@ -10,11 +10,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from netral.db.schema import Account, Flag, Post
-from netral.review.present import WIB
+from netral.localtime import WIB
 from netral.review.queue import STATUSES, top_category
+from netral.vocabulary import OPEN_STATUSES, FlagStatus
 
 # A flag counts as "confirmed by people" once a reviewer confirmed it, whatever happened after.
-HUMAN_CONFIRMED = ("confirmed", "verified", "reported")
+HUMAN_CONFIRMED = (FlagStatus.CONFIRMED, FlagStatus.VERIFIED, FlagStatus.REPORTED)
 
 
 @dataclass
@@ -63,7 +64,7 @@ def build(session: Session, *, election: str | None = None, weeks: int = 12) -> 
         by_status[flag.status] += 1
         row = units.setdefault(unit, UnitRow(unit))
         row.total += 1
-        row.open += flag.status in ("pending", "needs_info")
+        row.open += flag.status in OPEN_STATUSES
         confirmed = flag.status in HUMAN_CONFIRMED
         row.confirmed += confirmed
         if confirmed:

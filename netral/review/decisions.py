@@ -26,38 +26,14 @@ from netral.review.errors import ReviewError
 from netral.review.queue import OPEN_STATUSES, STATUSES, confirmer, get_flag
 from netral.review.roles import FIRST_REVIEW, SECOND_REVIEW, require_role
 from netral.settings import Settings
+from netral.vocabulary import Behaviour, Category, FlagStatus, ReviewDecision, ReviewStage
 
 MIN_REASON_CHARS = 10
 
-CATEGORIES: dict[str, str] = {
-    "SUPPORT": "Dukungan terhadap peserta/kontestan",
-    "ATTACK": "Serangan terhadap peserta/kontestan",
-    "SOLICITATION": "Ajakan untuk memilih/berpihak",
-    "CAMPAIGN": "Kampanye atau sosialisasi",
-    "ATTRIBUTE": "Atribut, simbol, atau gestur partisan",
-}
-
-# Social-media behaviours named in the 2022 joint decree (SKB) guidance on ASN neutrality.
-BEHAVIOURS: dict[str, str] = {
-    "kampanye_daring": "Melakukan kampanye/sosialisasi bakal calon atau calon melalui media sosial",
-    "unggah_komentar_bagikan_suka": "Membuat unggahan, mengomentari, membagikan, atau menyukai konten "
-                                    "bakal calon/calon/partai",
-    "ikut_grup_akun_pemenangan": "Bergabung dengan atau mengikuti grup/akun pemenangan bakal calon/calon",
-    "foto_gestur_simbol": "Berfoto bersama bakal calon/calon/tim dengan simbol tangan atau gestur keberpihakan",
-    "atribut_partai": "Memakai atau menampilkan atribut partai/bakal calon/calon",
-    "latar_partai_calon": "Berfoto dengan latar belakang gambar/atribut partai atau bakal calon/calon",
-    "ajakan_berpihak": "Mengajak rekan kerja, keluarga, atau masyarakat untuk berpihak pada peserta",
-    "surat_dukungan_ktp": "Memberikan surat dukungan disertai fotokopi KTP/Surat Keterangan Tanda Penduduk",
-    "keanggotaan_partai": "Menjadi anggota atau pengurus partai politik",
-}
-
-DECISIONS: dict[str, str] = {
-    "confirm": "Dikonfirmasi sebagai dugaan pelanggaran",
-    "dismiss": "Ditolak (bukan pelanggaran)",
-    "more_info": "Perlu informasi tambahan",
-    "verify": "Diverifikasi",
-    "return": "Dikembalikan ke antrean",
-}
+# Display names for the pages and the report; the values themselves live in netral.vocabulary.
+CATEGORIES: dict[str, str] = Category.labels()
+BEHAVIOURS: dict[str, str] = Behaviour.labels()
+DECISIONS: dict[str, str] = ReviewDecision.labels()
 
 
 @dataclass(frozen=True)
@@ -82,7 +58,7 @@ def _transition(session: Session, flag_id: int, *, from_statuses: tuple[str, ...
     return result.rowcount == 1
 
 
-def _record(session: Session, flag: Flag, user: User, *, stage: str, decision: str, reason: str,
+def _record(session: Session, flag: Flag, user: User, *, stage: ReviewStage, decision: ReviewDecision, reason: str,
             before: dict[str, Any], now: datetime, category: str | None = None,
             behaviour: str | None = None) -> Outcome:
     review = Review(flag_id=flag.id, reviewer_id=user.id, stage=stage, decision=decision, category=category,
@@ -98,7 +74,8 @@ def _record(session: Session, flag: Flag, user: User, *, stage: str, decision: s
     return Outcome(flag, review)
 
 
-def _first_review(session: Session, flag_id: int, user: User, *, decision: str, new_status: str, reason: str,
+def _first_review(session: Session, flag_id: int, user: User, *, decision: ReviewDecision, new_status: FlagStatus,
+                  reason: str,
                   category: str | None = None, behaviour: str | None = None) -> Outcome:
     require_role(user, FIRST_REVIEW, "melakukan tinjauan pertama")
     text = _reason(reason)
@@ -116,7 +93,7 @@ def _first_review(session: Session, flag_id: int, user: User, *, decision: str, 
                        values={"status": new_status, "claimed_by": None, "claim_expires_at": None,
                                "updated_at": now}):
         raise ReviewError("flag telah diubah oleh orang lain; muat ulang halaman", "conflict")
-    return _record(session, flag, user, stage="first", decision=decision, reason=text, before=before, now=now,
+    return _record(session, flag, user, stage=ReviewStage.FIRST, decision=decision, reason=text, before=before, now=now,
                    category=category, behaviour=behaviour)
 
 
@@ -130,18 +107,20 @@ def confirm(session: Session, flag_id: int, user: User, *, category: str, behavi
         raise ReviewError(f"kategori tidak dikenal: {category!r}", "invalid")
     if behaviour not in BEHAVIOURS:
         raise ReviewError(f"perilaku SKB tidak dikenal: {behaviour!r}", "invalid")
-    new_status = "confirmed" if settings.require_second_review else "verified"
-    return _first_review(session, flag_id, user, decision="confirm", new_status=new_status, reason=reason,
+    new_status = FlagStatus.CONFIRMED if settings.require_second_review else FlagStatus.VERIFIED
+    return _first_review(session, flag_id, user, decision=ReviewDecision.CONFIRM, new_status=new_status, reason=reason,
                          category=category, behaviour=behaviour)
 
 
 def dismiss(session: Session, flag_id: int, user: User, *, reason: str) -> Outcome:
-    return _first_review(session, flag_id, user, decision="dismiss", new_status="dismissed", reason=reason)
+    return _first_review(session, flag_id, user, decision=ReviewDecision.DISMISS, new_status=FlagStatus.DISMISSED,
+                         reason=reason)
 
 
 def request_more_info(session: Session, flag_id: int, user: User, *, reason: str) -> Outcome:
     """Parks the flag as ``needs_info``; anyone may claim it again once the information is there."""
-    return _first_review(session, flag_id, user, decision="more_info", new_status="needs_info", reason=reason)
+    return _first_review(session, flag_id, user, decision=ReviewDecision.MORE_INFO, new_status=FlagStatus.NEEDS_INFO,
+                         reason=reason)
 
 
 def second_review_block(flag: Flag, user: User) -> ReviewError | None:
@@ -151,7 +130,7 @@ def second_review_block(flag: Flag, user: User) -> ReviewError | None:
     """
     if not user.active or user.role not in SECOND_REVIEW:
         return ReviewError("hanya supervisor yang dapat melakukan tinjauan kedua", "forbidden")
-    if flag.status != "confirmed":
+    if flag.status != FlagStatus.CONFIRMED:
         return ReviewError(f"flag berstatus {STATUSES.get(flag.status, flag.status)}; hanya flag yang sudah "
                            "dikonfirmasi yang dapat diverifikasi", "conflict")
     first = confirmer(flag)
@@ -163,7 +142,7 @@ def second_review_block(flag: Flag, user: User) -> ReviewError | None:
     return None
 
 
-def _second_review(session: Session, flag_id: int, user: User, *, decision: str, new_status: str,
+def _second_review(session: Session, flag_id: int, user: User, *, decision: ReviewDecision, new_status: FlagStatus,
                    reason: str) -> Outcome:
     require_role(user, SECOND_REVIEW, "melakukan tinjauan kedua")
     text = _reason(reason)
@@ -175,18 +154,21 @@ def _second_review(session: Session, flag_id: int, user: User, *, decision: str,
         raise block
     before = {"status": flag.status, "confirmed_by": confirmer(flag).reviewer_id}  # type: ignore[union-attr]
     now = utcnow()
-    if not _transition(session, flag_id, from_statuses=("confirmed",),
+    if not _transition(session, flag_id, from_statuses=(FlagStatus.CONFIRMED,),
                        values={"status": new_status, "claimed_by": None, "claim_expires_at": None,
                                "updated_at": now}):
         raise ReviewError("flag telah diubah oleh orang lain; muat ulang halaman", "conflict")
-    return _record(session, flag, user, stage="second", decision=decision, reason=text, before=before, now=now)
+    return _record(session, flag, user, stage=ReviewStage.SECOND, decision=decision, reason=text, before=before,
+                   now=now)
 
 
 def verify(session: Session, flag_id: int, user: User, *, reason: str) -> Outcome:
     """A different supervisor agrees with the confirmation; only now may a report be made."""
-    return _second_review(session, flag_id, user, decision="verify", new_status="verified", reason=reason)
+    return _second_review(session, flag_id, user, decision=ReviewDecision.VERIFY, new_status=FlagStatus.VERIFIED,
+                          reason=reason)
 
 
 def return_flag(session: Session, flag_id: int, user: User, *, reason: str) -> Outcome:
     """The supervisor disagrees or wants another look: back to the queue with a reason."""
-    return _second_review(session, flag_id, user, decision="return", new_status="pending", reason=reason)
+    return _second_review(session, flag_id, user, decision=ReviewDecision.RETURN, new_status=FlagStatus.PENDING,
+                          reason=reason)

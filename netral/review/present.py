@@ -7,25 +7,17 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-WIB = timezone(timedelta(hours=7), "WIB")
+from netral.localtime import WIB
+from netral.vocabulary import EvidenceLabel
 
 _MONTHS = ["Januari", "Februari", "Maret", "April", "Mei", "Juni", "Juli", "Agustus", "September", "Oktober",
            "November", "Desember"]
 
-# Same names as the pipeline's evidence labels (netral.pipeline.evidence.LABEL_NAMES_ID).
-EVIDENCE_LABELS: dict[str, str] = {
-    "CANDIDATE": "Kandidat",
-    "PAIR": "Pasangan calon",
-    "BALLOT_NUMBER": "Nomor urut",
-    "PARTY": "Partai",
-    "SLOGAN": "Slogan/jargon",
-    "CAMPAIGN_HASHTAG": "Tagar kampanye",
-    "GESTURE": "Gestur/salam",
-}
+EVIDENCE_LABELS: dict[str, str] = EvidenceLabel.labels()
 
 
 def fmt_dt(value: datetime | None, *, seconds: bool = False) -> str:

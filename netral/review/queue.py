@@ -20,16 +20,11 @@ from netral.db.types import utcnow
 from netral.review.errors import ReviewError
 from netral.review.roles import FIRST_REVIEW, require_role
 from netral.settings import Settings
+from netral.vocabulary import OPEN_STATUSES, FlagStatus, ReviewDecision, ReviewStage
 
-STATUSES: dict[str, str] = {
-    "pending": "Menunggu tinjauan",
-    "needs_info": "Perlu info tambahan",
-    "confirmed": "Dikonfirmasi (menunggu verifikasi)",
-    "dismissed": "Ditolak",
-    "verified": "Terverifikasi",
-    "reported": "Dilaporkan",
-}
-OPEN_STATUSES = ("pending", "needs_info")
+__all__ = ["OPEN_STATUSES", "STATUSES"]  # re-exported for the pages
+
+STATUSES: dict[str, str] = FlagStatus.labels()
 
 
 @dataclass
@@ -48,7 +43,7 @@ class FlagFilter:
 def top_category(flag: Flag) -> str | None:
     """The category people decided on if any, else the model's highest-scoring one."""
     for review in reversed(flag.reviews):
-        if review.stage == "first" and review.decision == "confirm" and review.category:
+        if review.stage == ReviewStage.FIRST and review.decision == ReviewDecision.CONFIRM and review.category:
             return review.category
     scores = {k: v for k, v in (flag.categories or {}).items() if isinstance(v, int | float)}
     return max(scores, key=lambda k: scores[k]) if scores else None
@@ -203,6 +198,6 @@ def claimant(session: Session, flag: Flag) -> User | None:
 def confirmer(flag: Flag) -> Review | None:
     """The first-stage confirmation the flag's current status rests on."""
     for review in reversed(flag.reviews):
-        if review.stage == "first":
-            return review if review.decision == "confirm" else None
+        if review.stage == ReviewStage.FIRST:
+            return review if review.decision == ReviewDecision.CONFIRM else None
     return None

@@ -22,12 +22,14 @@ from sqlalchemy.orm import Session
 from netral import audit
 from netral.db.schema import Flag, Report, Review, User
 from netral.db.types import utcnow
+from netral.localtime import WIB
 from netral.review import present
 from netral.review.decisions import BEHAVIOURS, CATEGORIES, DECISIONS
 from netral.review.errors import ReviewError
 from netral.review.queue import STATUSES, get_flag
 from netral.review.roles import ISSUE_REPORT, READ_REPORTS, require_role
 from netral.settings import Settings
+from netral.vocabulary import FlagStatus, ReviewDecision, ReviewStage
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 NUMBER_PREFIX = "NTR"
@@ -51,7 +53,7 @@ def sha256_text(text: str) -> str:
 
 def next_number(session: Session, when: datetime) -> str:
     """``NTR/2026/000123``: per-year sequence; the unique constraint refuses a concurrent duplicate."""
-    year = when.astimezone(present.WIB).year
+    year = when.astimezone(WIB).year
     prefix = f"{NUMBER_PREFIX}/{year}/"
     numbers = session.scalars(select(Report.number).where(Report.number.like(f"{prefix}%"))).all()
     seq = max((int(n.rsplit("/", 1)[1]) for n in numbers if n.rsplit("/", 1)[1].isdigit()), default=0) + 1
@@ -65,7 +67,7 @@ def file_stem(number: str) -> str:
 def _review_row(review: Review) -> dict[str, Any]:
     return {
         "stage": review.stage,
-        "stage_label": "Tinjauan pertama" if review.stage == "first" else "Tinjauan kedua",
+        "stage_label": ReviewStage.label_of(review.stage),
         "decision": review.decision,
         "decision_label": DECISIONS.get(review.decision, review.decision),
         "reviewer_name": review.reviewer.full_name or review.reviewer.username,
@@ -83,8 +85,9 @@ def build_context(flag: Flag, *, number: str, created_at: datetime, created_by: 
     post = flag.post
     account = post.account
     reviews = [_review_row(r) for r in flag.reviews]
-    first = next((r for r in reversed(reviews) if r["stage"] == "first" and r["decision"] == "confirm"), None)
-    second = next((r for r in reversed(reviews) if r["decision"] == "verify"), None)
+    first = next((r for r in reversed(reviews)
+                  if r["stage"] == ReviewStage.FIRST and r["decision"] == ReviewDecision.CONFIRM), None)
+    second = next((r for r in reversed(reviews) if r["decision"] == ReviewDecision.VERIFY), None)
     categories = sorted(((k, float(v)) for k, v in (flag.categories or {}).items() if isinstance(v, int | float)),
                         key=lambda kv: -kv[1])
     return {
@@ -132,12 +135,12 @@ def create_report(session: Session, flag_id: int, user: User, *, render_pdf_now:
     require_role(user, ISSUE_REPORT, "menerbitkan laporan")
     flag = get_flag(session, flag_id)
     session.refresh(flag)
-    if flag.status != "verified":
+    if flag.status != FlagStatus.VERIFIED:
         raise ReviewError(f"laporan hanya dapat dibuat dari flag terverifikasi; flag #{flag_id} berstatus "
                           f"{STATUSES.get(flag.status, flag.status)}", "conflict")
     now = utcnow()
-    moved = session.execute(update(Flag).where(Flag.id == flag_id, Flag.status == "verified")
-                            .values(status="reported", updated_at=now)
+    moved = session.execute(update(Flag).where(Flag.id == flag_id, Flag.status == FlagStatus.VERIFIED)
+                            .values(status=FlagStatus.REPORTED, updated_at=now)
                             .execution_options(synchronize_session=False)).rowcount
     if moved != 1:
         raise ReviewError("flag telah diubah atau dilaporkan oleh orang lain", "conflict")
@@ -149,8 +152,8 @@ def create_report(session: Session, flag_id: int, user: User, *, render_pdf_now:
     session.add(report)
     session.flush()
     audit.append(session, actor=user.username, action="report.create", entity="report", entity_id=report.id,
-                 before={"flag_id": flag_id, "status": "verified"},
-                 after={"flag_id": flag_id, "status": "reported", "number": number,
+                 before={"flag_id": flag_id, "status": FlagStatus.VERIFIED},
+                 after={"flag_id": flag_id, "status": FlagStatus.REPORTED, "number": number,
                         "content_sha256": report.content_sha256})
     return RenderedReport(report, html, render_pdf(html) if render_pdf_now else b"")
 

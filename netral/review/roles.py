@@ -4,23 +4,19 @@ from __future__ import annotations
 
 from netral.db.schema import User
 from netral.review.errors import ReviewError
+from netral.vocabulary import Role
 
-ROLES: dict[str, str] = {
-    "reviewer": "Peninjau",
-    "supervisor": "Supervisor",
-    "analyst": "Analis",
-    "admin": "Administrator",
-}
+ROLES: dict[str, str] = Role.labels()
 
-FIRST_REVIEW = frozenset({"reviewer", "supervisor"})
-SECOND_REVIEW = frozenset({"supervisor"})
-ISSUE_REPORT = frozenset({"supervisor"})
-READ_REPORTS = frozenset({"supervisor", "admin"})
-READ_AUDIT = frozenset({"supervisor", "admin"})
-DASHBOARD = frozenset(ROLES)
-TRAINING = frozenset({"analyst", "admin"})
-PUSH_POSTS = frozenset({"analyst", "admin"})
-MANAGE_USERS = frozenset({"admin"})
+FIRST_REVIEW = frozenset({Role.REVIEWER, Role.SUPERVISOR})
+SECOND_REVIEW = frozenset({Role.SUPERVISOR})
+ISSUE_REPORT = frozenset({Role.SUPERVISOR})
+READ_REPORTS = frozenset({Role.SUPERVISOR, Role.ADMIN})
+READ_AUDIT = frozenset({Role.SUPERVISOR, Role.ADMIN})
+DASHBOARD = frozenset(Role)
+TRAINING = frozenset({Role.ANALYST, Role.ADMIN})
+PUSH_POSTS = frozenset({Role.ANALYST, Role.ADMIN})
+MANAGE_USERS = frozenset({Role.ADMIN})
 
 
 def require_role(user: User, allowed: frozenset[str], what: str) -> None:

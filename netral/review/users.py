@@ -20,6 +20,7 @@ from netral import audit
 from netral.db.schema import ApiToken, User
 from netral.review.errors import ReviewError
 from netral.review.roles import MANAGE_USERS, ROLES, require_role
+from netral.vocabulary import Role
 
 MIN_PASSWORD_CHARS = 10
 TOKEN_PREFIX = "ntr_"
@@ -86,7 +87,7 @@ def create_user(session: Session, *, username: str, role: str, password: str, fu
 
 
 def _active_admins(session: Session) -> int:
-    return session.scalar(select(func.count()).select_from(User).where(User.role == "admin", User.active)) or 0
+    return session.scalar(select(func.count()).select_from(User).where(User.role == Role.ADMIN, User.active)) or 0
 
 
 def set_role(session: Session, user: User, role: str, *, actor: User | None, reason: str = "") -> User:
@@ -94,7 +95,7 @@ def set_role(session: Session, user: User, role: str, *, actor: User | None, rea
     _check_role(role)
     if role == user.role:
         return user
-    if user.role == "admin" and user.active and _active_admins(session) <= 1:
+    if user.role == Role.ADMIN and user.active and _active_admins(session) <= 1:
         raise ReviewError("administrator aktif terakhir tidak boleh diubah perannya", "conflict")
     before = {"role": user.role}
     user.role = role
@@ -108,7 +109,7 @@ def set_active(session: Session, user: User, active: bool, *, actor: User | None
     _check_admin(actor)
     if active == user.active:
         return user
-    if not active and user.role == "admin" and _active_admins(session) <= 1:
+    if not active and user.role == Role.ADMIN and _active_admins(session) <= 1:
         raise ReviewError("administrator aktif terakhir tidak boleh dinonaktifkan", "conflict")
     before = {"active": user.active}
     user.active = active

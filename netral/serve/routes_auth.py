@@ -18,10 +18,12 @@ from netral.db.schema import User
 from netral.review import users as user_service
 from netral.serve.deps import SESSION_USER, get_db, optional_user, render, safe_next
 from netral.serve.security import CSRF_SESSION_KEY, LoginThrottle, require_csrf
+from netral.vocabulary import Role
 
 router = APIRouter(include_in_schema=False)
 
-HOME_BY_ROLE = {"reviewer": "/queue", "supervisor": "/queue", "analyst": "/dashboard", "admin": "/admin/users"}
+HOME_BY_ROLE = {Role.REVIEWER: "/queue", Role.SUPERVISOR: "/queue", Role.ANALYST: "/dashboard",
+                Role.ADMIN: "/admin/users"}
 
 
 def _client_ip(request: Request) -> str:

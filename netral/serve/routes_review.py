@@ -24,6 +24,7 @@ from netral.review.roles import FIRST_REVIEW, ISSUE_REPORT, SECOND_REVIEW
 from netral.serve.deps import flash, get_db, render, require, settings_of
 from netral.serve.errors import review_error_response
 from netral.serve.security import require_csrf
+from netral.vocabulary import FlagStatus
 
 router = APIRouter(include_in_schema=False)
 reviewers = require(FIRST_REVIEW | SECOND_REVIEW)
@@ -74,8 +75,8 @@ def queue_page(request: Request, status: str = "open", election: str = "", unit:
 @router.get("/second-review")
 def second_review_page(request: Request, user: User = Depends(supervisors),
                        db: Session = Depends(get_db)) -> Response:
-    flags = queue.list_flags(db, queue.FlagFilter(statuses=("confirmed",)), limit=200)
-    verified = queue.list_flags(db, queue.FlagFilter(statuses=("verified",)), limit=200)
+    flags = queue.list_flags(db, queue.FlagFilter(statuses=(FlagStatus.CONFIRMED,)), limit=200)
+    verified = queue.list_flags(db, queue.FlagFilter(statuses=(FlagStatus.VERIFIED,)), limit=200)
     rows = []
     for f in flags:
         first = queue.confirmer(f)
@@ -105,9 +106,10 @@ def _flag_context(db: Session, flag: Flag, user: User) -> dict[str, Any]:
         "mine": flag.claimed_by == user.id,
         "can_claim": user.role in FIRST_REVIEW and is_open and (not claimed or flag.claimed_by == user.id),
         "can_decide": user.role in FIRST_REVIEW and is_open and flag.claimed_by == user.id,
-        "can_second": block is None, "second_block": block.message if block and flag.status == "confirmed" else None,
-        "show_second": user.role in SECOND_REVIEW and flag.status == "confirmed",
-        "can_report": user.role in ISSUE_REPORT and flag.status == "verified",
+        "can_second": block is None,
+        "second_block": block.message if block and flag.status == FlagStatus.CONFIRMED else None,
+        "show_second": user.role in SECOND_REVIEW and flag.status == FlagStatus.CONFIRMED,
+        "can_report": user.role in ISSUE_REPORT and flag.status == FlagStatus.VERIFIED,
         "report": report, "trail": trail, "history": flag.history, "reviews": flag.reviews,
         "model_categories": model_categories, "top_category": queue.top_category(flag),
         "categories": decisions.CATEGORIES, "behaviours": decisions.BEHAVIOURS, "decision_labels": decisions.DECISIONS,

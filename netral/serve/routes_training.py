@@ -25,11 +25,12 @@ from netral.review.roles import TRAINING
 from netral.serve.deps import flash, get_db, render, require
 from netral.serve.security import require_csrf
 from netral.settings import Settings
+from netral.vocabulary import ACTIVE_TRAIN_STATES, TrainRunState
 
 log = logging.getLogger(__name__)
 router = APIRouter(include_in_schema=False)
 analysts = require(TRAINING)
-ACTIVE = ("queued", "running")
+ACTIVE = ACTIVE_TRAIN_STATES
 
 
 def default_runner(job_id: int, *, settings: Settings | None = None) -> None:
@@ -42,7 +43,7 @@ def _fail(sessions: sessionmaker[Session], job_id: int, message: str) -> None:
     with sessions() as s:
         job = s.get(TrainJob, job_id)
         if job is not None and job.status in ACTIVE:
-            job.status = "failed"
+            job.status = TrainRunState.FAILED
             job.message = message[:2000]
             job.finished_at = utcnow()
             s.commit()
@@ -98,10 +99,10 @@ def _close_orphans(db: Session, live: dict[int, threading.Thread], actor: str) -
         thread = live.get(job.id)
         if thread is None or not thread.is_alive():
             before = {"status": job.status, "progress": job.progress}
-            job.status, job.finished_at = "failed", utcnow()
+            job.status, job.finished_at = TrainRunState.FAILED, utcnow()
             job.message = "terputus: proses web berhenti sebelum pelatihan selesai; jalankan ulang"
             audit.append(db, actor=actor, action="train.orphaned", entity="train_job", entity_id=job.id,
-                         before=before, after={"status": "failed"}, reason=job.message)
+                         before=before, after={"status": TrainRunState.FAILED}, reason=job.message)
 
 
 @router.post("/training/start", dependencies=[Depends(require_csrf)])
@@ -112,11 +113,11 @@ def start(request: Request, user: User = Depends(analysts), db: Session = Depend
         db.commit()
         flash(request, "Masih ada pelatihan ulang yang berjalan; tunggu sampai selesai.", "error")
         return RedirectResponse("/training", status_code=303)
-    job = TrainJob(started_by=user.username, status="queued", progress=0.0, message="Menunggu giliran")
+    job = TrainJob(started_by=user.username, status=TrainRunState.QUEUED, progress=0.0, message="Menunggu giliran")
     db.add(job)
     db.flush()
     audit.append(db, actor=user.username, action="train.start", entity="train_job", entity_id=job.id,
-                 after={"status": "queued"})
+                 after={"status": TrainRunState.QUEUED})
     db.commit()
     live[job.id] = start_in_background(request.app.state.retrain_runner, request.app.state.sessions, job.id)
     flash(request, f"Pelatihan ulang #{job.id} dimulai.", "success")

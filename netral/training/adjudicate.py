@@ -15,7 +15,7 @@ from typing import Any
 
 from sklearn.metrics import cohen_kappa_score
 
-from netral.training.data import CATEGORIES
+from netral.vocabulary import CATEGORIES
 
 Vote = tuple[bool | None, list[str]]  # (partisan or None for unclear, categories)
 

@@ -18,9 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from netral.training.dedup import near_duplicate_key
+from netral.vocabulary import CATEGORIES, LABELS  # noqa: F401  (LABELS: finetune/evaluate import it from here)
 
-CATEGORIES = ("SUPPORT", "ATTACK", "SOLICITATION", "CAMPAIGN", "ATTRIBUTE")
-LABELS = ("partisan", *CATEGORIES)
 SPLITS = ("train", "dev", "test")
 # Frozen evaluation sets from outside the training distribution (``data/labelled/eval/``): random
 # everyday posts and an election none of whose posts is in training. Never used to choose a

@@ -10,10 +10,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from netral.db.schema import Flag
-from netral.training.data import CATEGORIES, Example
+from netral.training.data import Example
+from netral.vocabulary import CATEGORIES, FlagStatus, ReviewDecision, ReviewStage
 
-POSITIVE = ("confirmed", "verified", "reported")
-NEGATIVE = ("dismissed",)
+POSITIVE = (FlagStatus.CONFIRMED, FlagStatus.VERIFIED, FlagStatus.REPORTED)
+NEGATIVE = (FlagStatus.DISMISSED,)
 
 
 def decided_examples(session: Session) -> list[Example]:
@@ -23,7 +24,8 @@ def decided_examples(session: Session) -> list[Example]:
     )
     out = []
     for flag in flags:
-        confirm = next((r for r in reversed(flag.reviews) if r.stage == "first" and r.decision == "confirm"), None)
+        confirm = next((r for r in reversed(flag.reviews)
+                        if r.stage == ReviewStage.FIRST and r.decision == ReviewDecision.CONFIRM), None)
         positive = flag.status in POSITIVE
         cats = [confirm.category] if positive and confirm and confirm.category in CATEGORIES else []
         if positive and not cats:

@@ -19,6 +19,7 @@ from netral.models.registry import check_promotion
 from netral.settings import Settings, get_settings
 from netral.training.finetune import TrainConfig
 from netral.training.service import run_training
+from netral.vocabulary import TrainRunState
 
 
 def _update(factory: sessionmaker[Session], job_id: int, **values: object) -> None:
@@ -35,7 +36,7 @@ def run_retrain_job(job_id: int, *, settings: Settings | None = None, config: Tr
                     limit_train: int | None = None, limit_eval: int | None = None) -> None:
     settings = settings or get_settings()
     factory = session_factory(settings.db_url)
-    _update(factory, job_id, status="running", progress=0.01, message="Menyiapkan data dan model dasar")
+    _update(factory, job_id, status=TrainRunState.RUNNING, progress=0.01, message="Menyiapkan data dan model dasar")
     last = [0.0]
 
     def on_progress(fraction: float, message: str) -> None:
@@ -48,7 +49,7 @@ def run_retrain_job(job_id: int, *, settings: Settings | None = None, config: Tr
         mv = run_training(settings=settings, factory=factory, with_decisions=True, config=config,
                           limit_train=limit_train, limit_eval=limit_eval, progress=False, on_progress=on_progress)
     except Exception as exc:  # the job row must end in a final state whatever happened
-        _update(factory, job_id, status="failed", finished_at=utcnow(), message=f"gagal: {exc}")
+        _update(factory, job_id, status=TrainRunState.FAILED, finished_at=utcnow(), message=f"gagal: {exc}")
         raise
     check = check_promotion(settings.registry_dir, mv.version)
     test = mv.meta["metrics"]["test"]["partisan"]
@@ -61,6 +62,6 @@ def run_retrain_job(job_id: int, *, settings: Settings | None = None, config: Tr
         audit.append(session, actor=job.started_by, action="model.train", entity="model", entity_id=mv.version,
                      after={"job": job_id, "test_f1": test["f1"], "test_recall": test["recall"],
                             "n_decisions": mv.meta["n_decisions"], "gate": check.reason})
-        job.status, job.progress, job.model_version = "done", 1.0, mv.version
+        job.status, job.progress, job.model_version = TrainRunState.DONE, 1.0, mv.version
         job.message, job.finished_at = message, utcnow()
         session.commit()

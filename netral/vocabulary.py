@@ -1,0 +1,163 @@
+"""The domain's words, defined once: flag statuses, review stages and decisions, roles, categories,
+SKB behaviours, training-run states, evidence labels and post kinds.
+
+This is the bottom layer: it imports nothing from Netral. The database schema builds its CHECK
+constraints from these enums, the services validate against them, the templates and forms receive
+their ``labels()`` and the CLI lists their values, so a new status or category is added here and
+nowhere else (``tests/test_vocabulary.py`` fails when a constraint, template list or form drifts).
+
+Every member carries its Indonesian display name (``.label``) because the web UI speaks Indonesian
+first while code, the database and the API use the English values.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Self
+
+
+class LabelledEnum(StrEnum):
+    """A ``StrEnum`` whose members carry a reviewer-facing (Indonesian) name.
+
+    Members are declared as ``NAME = "value", "Label"``; ``str(member)`` and comparisons use the
+    value, so a member can be written to the database or compared with a stored string directly.
+    """
+
+    _label: str
+
+    def __new__(cls, value: str, label: str = "") -> Self:
+        member = str.__new__(cls, value)
+        member._value_ = value
+        member._label = label or value
+        return member
+
+    @property
+    def label(self) -> str:
+        return self._label
+
+    @classmethod
+    def values(cls) -> tuple[str, ...]:
+        return tuple(m.value for m in cls)
+
+    @classmethod
+    def labels(cls) -> dict[str, str]:
+        """``{value: label}`` in declaration order: what templates, forms and the CLI show."""
+        return {m.value: m.label for m in cls}
+
+    @classmethod
+    def label_of(cls, value: str | None, default: str | None = None) -> str:
+        """Display name of a stored value; an unknown one is shown as it is rather than failing a page."""
+        if value is None:
+            return default or ""
+        try:
+            return cls(value).label
+        except ValueError:
+            return default if default is not None else value
+
+
+class FlagStatus(LabelledEnum):
+    """Where a flag stands in review (state machine in :mod:`netral.review.decisions`)."""
+
+    PENDING = "pending", "Menunggu tinjauan"
+    NEEDS_INFO = "needs_info", "Perlu info tambahan"
+    CONFIRMED = "confirmed", "Dikonfirmasi (menunggu verifikasi)"
+    DISMISSED = "dismissed", "Ditolak"
+    VERIFIED = "verified", "Terverifikasi"
+    REPORTED = "reported", "Dilaporkan"
+
+
+# Flags a reviewer may claim and decide (first review not finished).
+OPEN_STATUSES: tuple[FlagStatus, ...] = (FlagStatus.PENDING, FlagStatus.NEEDS_INFO)
+
+
+class ReviewStage(LabelledEnum):
+    FIRST = "first", "Tinjauan pertama"
+    SECOND = "second", "Tinjauan kedua"
+
+
+class ReviewDecision(LabelledEnum):
+    CONFIRM = "confirm", "Dikonfirmasi sebagai dugaan pelanggaran"
+    DISMISS = "dismiss", "Ditolak (bukan pelanggaran)"
+    MORE_INFO = "more_info", "Perlu informasi tambahan"
+    VERIFY = "verify", "Diverifikasi"
+    RETURN = "return", "Dikembalikan ke antrean"
+
+
+class Role(LabelledEnum):
+    REVIEWER = "reviewer", "Peninjau"
+    SUPERVISOR = "supervisor", "Supervisor"
+    ANALYST = "analyst", "Analis"
+    ADMIN = "admin", "Administrator"
+
+
+class Category(LabelledEnum):
+    """What kind of partisanship a post shows; the classifier has one output per category."""
+
+    SUPPORT = "SUPPORT", "Dukungan terhadap peserta/kontestan"
+    ATTACK = "ATTACK", "Serangan terhadap peserta/kontestan"
+    SOLICITATION = "SOLICITATION", "Ajakan untuk memilih/berpihak"
+    CAMPAIGN = "CAMPAIGN", "Kampanye atau sosialisasi"
+    ATTRIBUTE = "ATTRIBUTE", "Atribut, simbol, atau gestur partisan"
+
+
+# The classifier's outputs, in the order of its logits: the partisan head, then one per category.
+PARTISAN = "partisan"
+CATEGORIES: tuple[str, ...] = Category.values()
+LABELS: tuple[str, ...] = (PARTISAN, *CATEGORIES)
+
+
+class Behaviour(LabelledEnum):
+    """Social-media behaviours named in the 2022 joint decree (SKB) guidance on ASN neutrality."""
+
+    KAMPANYE_DARING = ("kampanye_daring",
+                       "Melakukan kampanye/sosialisasi bakal calon atau calon melalui media sosial")
+    UNGGAH_KOMENTAR_BAGIKAN_SUKA = ("unggah_komentar_bagikan_suka",
+                                    "Membuat unggahan, mengomentari, membagikan, atau menyukai konten "
+                                    "bakal calon/calon/partai")
+    IKUT_GRUP_AKUN_PEMENANGAN = ("ikut_grup_akun_pemenangan",
+                                 "Bergabung dengan atau mengikuti grup/akun pemenangan bakal calon/calon")
+    FOTO_GESTUR_SIMBOL = ("foto_gestur_simbol",
+                          "Berfoto bersama bakal calon/calon/tim dengan simbol tangan atau gestur keberpihakan")
+    ATRIBUT_PARTAI = "atribut_partai", "Memakai atau menampilkan atribut partai/bakal calon/calon"
+    LATAR_PARTAI_CALON = ("latar_partai_calon",
+                          "Berfoto dengan latar belakang gambar/atribut partai atau bakal calon/calon")
+    AJAKAN_BERPIHAK = ("ajakan_berpihak",
+                       "Mengajak rekan kerja, keluarga, atau masyarakat untuk berpihak pada peserta")
+    SURAT_DUKUNGAN_KTP = ("surat_dukungan_ktp",
+                          "Memberikan surat dukungan disertai fotokopi KTP/Surat Keterangan Tanda Penduduk")
+    KEANGGOTAAN_PARTAI = "keanggotaan_partai", "Menjadi anggota atau pengurus partai politik"
+
+
+class TrainRunState(LabelledEnum):
+    """States of a retraining job row (``train_jobs.status``)."""
+
+    QUEUED = "queued", "Menunggu giliran"
+    RUNNING = "running", "Berjalan"
+    DONE = "done", "Selesai"
+    FAILED = "failed", "Gagal"
+
+
+ACTIVE_TRAIN_STATES: tuple[TrainRunState, ...] = (TrainRunState.QUEUED, TrainRunState.RUNNING)
+
+
+class EvidenceLabel(LabelledEnum):
+    """Kinds of evidence span the extractor marks in a post."""
+
+    CANDIDATE = "CANDIDATE", "Kandidat"
+    PAIR = "PAIR", "Pasangan calon"
+    BALLOT_NUMBER = "BALLOT_NUMBER", "Nomor urut"
+    PARTY = "PARTY", "Partai"
+    SLOGAN = "SLOGAN", "Slogan/jargon"
+    CAMPAIGN_HASHTAG = "CAMPAIGN_HASHTAG", "Tagar kampanye"
+    GESTURE = "GESTURE", "Gestur/salam"
+
+
+class PostKind(LabelledEnum):
+    """What an ingested item is on its platform (``posts.kind``)."""
+
+    POST = "post", "Unggahan"
+    REPLY = "reply", "Balasan"
+    COMMENT = "comment", "Komentar"
+    SHARE = "share", "Bagikan ulang"
+    QUOTE = "quote", "Kutipan"
+    LIKE = "like", "Suka"

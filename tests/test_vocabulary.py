@@ -1,0 +1,127 @@
+"""The domain vocabulary is defined once (netral.vocabulary); everything that lists its words must agree.
+
+Each test here fails when one copy drifts: the CHECK constraints of a migrated database (SQLite and
+PostgreSQL), the ORM schema, the choices the web forms offer, the lists the templates show, and the CLI.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from sqlalchemy import inspect, text
+from sqlalchemy.exc import IntegrityError
+
+from netral.db.engine import make_engine
+from netral.db.schema import VOCABULARY_COLUMNS, Base
+from netral.review import decisions, queue, roles
+from netral.vocabulary import (
+    CATEGORIES,
+    LABELS,
+    Behaviour,
+    Category,
+    EvidenceLabel,
+    FlagStatus,
+    LabelledEnum,
+    ReviewDecision,
+    Role,
+    TrainRunState,
+)
+
+
+def _quoted(sql: str) -> set[str]:
+    return set(re.findall(r"'([^']*)'", sql))
+
+
+def test_migrated_database_checks_match_the_vocabulary(db_url: str) -> None:
+    engine = make_engine(db_url)
+    try:
+        insp = inspect(engine)
+        for table, column, enum, _nullable in VOCABULARY_COLUMNS:
+            checks = [c for c in insp.get_check_constraints(table) if c["name"] == f"ck_{table}_{column}_allowed"]
+            assert len(checks) == 1, (table, column, insp.get_check_constraints(table))
+            assert _quoted(checks[0]["sqltext"]) == set(enum.values()), (table, column)
+    finally:
+        engine.dispose()
+
+
+def test_database_refuses_a_status_outside_the_vocabulary(db_url: str) -> None:
+    engine = make_engine(db_url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(text("INSERT INTO train_jobs (started_by, status, progress, message, created_at) "
+                              "VALUES ('ana', :s, 1.0, '', CURRENT_TIMESTAMP)"), {"s": TrainRunState.DONE.value})
+        with pytest.raises(IntegrityError), engine.begin() as conn:
+            conn.execute(text("INSERT INTO train_jobs (started_by, status, progress, message, created_at) "
+                              "VALUES ('ana', 'succeeded', 1.0, '', CURRENT_TIMESTAMP)"))
+    finally:
+        engine.dispose()
+
+
+def test_orm_schema_checks_are_generated_from_the_vocabulary() -> None:
+    for table, column, enum, _nullable in VOCABULARY_COLUMNS:
+        constraints = [c for c in Base.metadata.tables[table].constraints
+                       if getattr(c, "name", None) == f"ck_{table}_{column}_allowed"]
+        assert len(constraints) == 1, (table, column)
+        assert _quoted(str(constraints[0].sqltext)) == set(enum.values())  # type: ignore[attr-defined]
+
+
+def test_service_lists_are_the_vocabulary() -> None:
+    assert FlagStatus.labels() == queue.STATUSES
+    assert Category.labels() == decisions.CATEGORIES
+    assert Behaviour.labels() == decisions.BEHAVIOURS
+    assert ReviewDecision.labels() == decisions.DECISIONS
+    assert Role.labels() == roles.ROLES
+    assert set(roles.DASHBOARD) == set(Role)
+    assert ("partisan", *CATEGORIES) == LABELS and Category.values() == CATEGORIES
+
+
+def test_every_member_has_an_indonesian_label_and_unique_values() -> None:
+    for enum in (FlagStatus, ReviewDecision, Role, Category, Behaviour, TrainRunState, EvidenceLabel):
+        assert issubclass(enum, LabelledEnum)
+        labels = enum.labels()
+        assert len(labels) == len(enum) and all(labels.values())
+        assert all(label != value for value, label in labels.items() if enum is not Role), enum
+    assert FlagStatus.label_of("pending") == "Menunggu tinjauan"
+    assert FlagStatus.label_of("unknown") == "unknown"  # an old value is shown, never a crash
+
+
+def _options(html: str, select_name: str) -> list[str]:
+    """Values of the <option>s of the first <select name=...> on the page."""
+    match = re.search(rf'<select[^>]*name="{select_name}"[^>]*>(.*?)</select>', html, re.S)
+    assert match, f"no <select name={select_name}>"
+    return [v for v in re.findall(r'<option value="([^"]*)"', match.group(1)) if v]
+
+
+def test_web_forms_offer_exactly_the_vocabulary(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from fastapi.testclient import TestClient
+    from webutil import factory_for, login, seed_basic, settings_for, sqlite_url
+
+    from netral.serve.app import create_app
+
+    url = sqlite_url(tmp_path)
+    factory = factory_for(url)
+    ids = seed_basic(factory)
+    client = TestClient(create_app(settings_for(url, tmp_path)))
+    login(client, "rina")
+    queue_page = client.get("/queue?status=all").text
+    assert _options(queue_page, "status") == ["open", "all", *FlagStatus.values()]  # two filters, then each status
+    assert _options(queue_page, "category") == list(Category.values())
+    client.post(f"/flags/{ids['flag']}/claim", data={"csrf_token": re.findall(
+        r'name="csrf_token" value="([^"]+)"', client.get(f"/flags/{ids['flag']}").text)[0]})
+    flag_page = client.get(f"/flags/{ids['flag']}").text
+    assert _options(flag_page, "category") == list(Category.values())
+    assert _options(flag_page, "behaviour") == list(Behaviour.values())
+    admin = TestClient(create_app(settings_for(url, tmp_path)))
+    login(admin, "adi")
+    assert _options(admin.get("/admin/users").text, "role") == list(Role.values())
+    factory.kw["bind"].dispose()
+
+
+def test_cli_role_help_lists_the_vocabulary() -> None:
+    from typer.testing import CliRunner
+
+    from netral.cli import app
+
+    out = CliRunner().invoke(app, ["user", "add", "--help"], env={"COLUMNS": "200"}).output
+    assert all(role in out for role in Role.values())
