@@ -1,9 +1,19 @@
 """Append-only, hash-chained audit log.
 
 Each record's hash covers its own content and the previous record's hash, so editing or deleting any
-record breaks the chain from that point on; ``verify_chain`` finds the first break. The database
-also refuses UPDATE and DELETE on the table (triggers in the initial migration); the chain catches
-what a trigger cannot, such as someone with raw file access.
+record breaks the chain from that point on; ``verify_chain`` finds every break. The database also
+refuses UPDATE, DELETE and TRUNCATE on the table (triggers in migrations 0001 and 0004); the chain
+catches what a trigger cannot, such as someone with raw file access.
+
+Someone who owns the database can still rewrite a record and recompute every hash after it. That is
+caught only by a copy of the head kept outside the database: ``export_head`` writes one (``netral
+audit head --output FILE``, run from cron onto other storage), ``verify_against`` checks the log
+still contains exactly that record at that position.
+
+Appends are serialised: two writers must never read the same head. PostgreSQL takes a
+transaction-scoped advisory lock; SQLite starts the write transaction with ``BEGIN IMMEDIATE`` before
+the head is read (the driver otherwise reads it outside any transaction). Both locks last until the
+caller commits, so callers keep slow work (PDF rendering) out of transactions that append.
 """
 
 from __future__ import annotations
@@ -14,13 +24,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from netral.db.schema import AuditRecord
 from netral.db.types import utcnow
 
 GENESIS = "0" * 64
+# Any fixed 64-bit number, used only by this application's advisory lock on PostgreSQL.
+PG_LOCK_KEY = 0x4E6574726C417564  # "NetrlAud"
 
 
 def _canonical(value: Any) -> str:
@@ -38,12 +50,11 @@ def append(session: Session, *, actor: str, action: str, entity: str, entity_id:
            reason: str = "") -> AuditRecord:
     """Add one record in the caller's transaction, chained to the latest one.
 
-    On PostgreSQL the latest row is locked so two concurrent writers cannot both chain to it.
+    The chain lock (see the module docstring) is taken before the head is read and held until the
+    caller's transaction ends, so concurrent writers queue instead of forking the chain.
     """
-    stmt = select(AuditRecord).order_by(AuditRecord.id.desc()).limit(1)
-    if session.get_bind().dialect.name == "postgresql":
-        stmt = stmt.with_for_update()
-    last = session.scalars(stmt).first()
+    lock_chain(session)
+    last = session.scalars(select(AuditRecord).order_by(AuditRecord.id.desc()).limit(1)).first()
     prev = last.hash if last else GENESIS
     # Round-trip through JSON so what is hashed is exactly what is stored.
     before_j = json.loads(_canonical(before)) if before is not None else None
@@ -55,6 +66,20 @@ def append(session: Session, *, actor: str, action: str, entity: str, entity_id:
     session.add(rec)
     session.flush()
     return rec
+
+
+def lock_chain(session: Session) -> None:
+    """Serialise appends until the session's transaction ends (no-op if it already holds the lock)."""
+    connection = session.connection()
+    dialect = connection.dialect.name
+    if dialect == "postgresql":
+        connection.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": PG_LOCK_KEY})
+    elif dialect == "sqlite":
+        raw = connection.connection.dbapi_connection
+        # pysqlite opens a transaction only before INSERT/UPDATE/DELETE. One that is open has
+        # written, so it already holds SQLite's single write lock; otherwise take it now.
+        if raw is not None and not raw.in_transaction:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 @dataclass(frozen=True)
@@ -86,3 +111,38 @@ itself: compare ``head_hash`` with a copy kept elsewhere for that.
 def head_hash(session: Session) -> str:
     last = session.scalars(select(AuditRecord).order_by(AuditRecord.id.desc()).limit(1)).first()
     return last.hash if last else GENESIS
+
+
+def export_head(session: Session) -> dict[str, Any]:
+    """The newest record's position and hash, to keep outside the database (JSON-serialisable)."""
+    last = session.scalars(select(AuditRecord).order_by(AuditRecord.id.desc()).limit(1)).first()
+    count = session.scalar(select(func.count()).select_from(AuditRecord)) or 0
+    return {"format": "netral-audit-head/1", "id": last.id if last else None, "count": count,
+            "hash": last.hash if last else GENESIS, "at": last.at.isoformat() if last else None,
+            "exported_at": utcnow().isoformat()}
+
+
+def verify_against(session: Session, anchor: dict[str, Any]) -> list[ChainProblem]:
+    """Problems between the log and a head exported earlier (empty: the log extends that head).
+
+    The record the anchor names must still exist with the same hash and the same number of records
+    up to it; together with ``verify_chain`` this proves nothing before the anchor was rewritten,
+    removed or recomputed, and the log was not cut back below it.
+    """
+    try:
+        anchor_id, anchor_hash, anchor_count = anchor["id"], str(anchor["hash"]), int(anchor["count"])
+    except (KeyError, TypeError, ValueError):
+        return [ChainProblem(None, "the exported head is not a netral audit head (needs id, hash, count)")]
+    if anchor_id is None:
+        return []
+    rec = session.get(AuditRecord, int(anchor_id))
+    if rec is None:
+        return [ChainProblem(int(anchor_id), "exported head record is missing (log cut back or deleted)")]
+    problems: list[ChainProblem] = []
+    if rec.hash != anchor_hash:
+        problems.append(ChainProblem(rec.id, "hash differs from the exported head (history rewritten)"))
+    upto = session.scalar(select(func.count()).select_from(AuditRecord).where(AuditRecord.id <= rec.id)) or 0
+    if upto != anchor_count:
+        problems.append(ChainProblem(rec.id, f"{upto} records up to the exported head, {anchor_count} when "
+                                             "it was exported (records removed or inserted)"))
+    return problems

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import typer
 from sqlalchemy import func, select
@@ -16,19 +17,60 @@ from netral.settings import get_settings
 app = typer.Typer(help="Log audit: periksa keutuhan, tampilkan catatan.", no_args_is_help=True)
 
 
+def _read_anchor(path: Path) -> dict[str, object]:
+    try:
+        anchor = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        err_console.print(f"{path}: tidak dapat dibaca sebagai head audit JSON ({exc})", markup=False)
+        raise typer.Exit(1) from None
+    if not isinstance(anchor, dict):
+        err_console.print(f"{path}: bukan objek JSON head audit", markup=False)
+        raise typer.Exit(1)
+    return anchor
+
+
 @app.command("verify")
-def verify() -> None:
-    """Exit 0 if the chain is intact, 1 listing every break (edited, removed or reordered records)."""
+def verify(
+    against: Path | None = typer.Option(None, "--against", help="head yang diekspor sebelumnya "
+                                        "(`netral audit head --output`); disimpan di luar basis data"),
+) -> None:
+    """Exit 0 if the chain is intact (and extends the exported head), 1 listing every break."""
+    anchor = _read_anchor(against) if against is not None else None
     with session_factory(get_settings().db_url)() as session:
         problems = audit_log.verify_chain(session)
+        if anchor is not None:
+            problems += audit_log.verify_against(session, anchor)
         count = session.scalar(select(func.count()).select_from(AuditRecord)) or 0
         head = audit_log.head_hash(session)
     if problems:
         for p in problems:
-            err_console.print(f"RUSAK catatan #{p.record_id}: {p.problem}")
+            where = f"catatan #{p.record_id}" if p.record_id is not None else "head"
+            err_console.print(f"RUSAK {where}: {p.problem}", markup=False)
         err_console.print(f"{len(problems)} masalah dalam {count} catatan.")
         raise typer.Exit(1)
-    typer.echo(f"OK, {count} records, head {head}")
+    typer.echo(f"OK, {count} records, head {head}" + (f", extends {against}" if against else ""))
+
+
+@app.command("head")
+def head(
+    output: Path | None = typer.Option(None, "--output", help="tulis ke berkas ini (bawaan: stdout)"),
+) -> None:
+    """Export the newest record's id, count and hash as JSON, to keep outside the database.
+
+    Anyone who owns the database can rewrite history and recompute every hash; a head kept
+    elsewhere (another machine, write-once storage) is what ``verify --against`` checks it against.
+    """
+    with session_factory(get_settings().db_url)() as session:
+        anchor = audit_log.export_head(session)
+    text = json.dumps(anchor, indent=2) + "\n"
+    if output is None:
+        typer.echo(text, nl=False)
+        return
+    output.parent.mkdir(parents=True, exist_ok=True)
+    tmp = output.with_name(output.name + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(output)
+    typer.echo(f"Head audit #{anchor['id']} ({anchor['count']} catatan) ditulis ke {output}")
 
 
 @app.command("show")

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import typer
 
-from netral.cli.common import console
-from netral.db.engine import upgrade
+from netral import audit
+from netral.cli.common import console, fail
+from netral.db.engine import session_factory, upgrade
+from netral.db.schema import DbPolicy
 from netral.settings import get_settings
 
 app = typer.Typer(help="Basis data: migrasi skema.", no_args_is_help=True)
@@ -17,3 +19,32 @@ def upgrade_cmd(revision: str = typer.Argument("head", help="target revisi Alemb
     url = get_settings().db_url
     upgrade(url, revision)
     console.print(f"Skema basis data mutakhir ({revision}) di {url.split('@')[-1]}")
+
+
+@app.command("four-eyes")
+def four_eyes(
+    state: str = typer.Argument(..., help="on | off"),
+    reason: str = typer.Option(..., "--reason", help="alasan (masuk log audit)"),
+) -> None:
+    """Switch the database's four-eyes rule for reports (audited).
+
+    The report trigger reads this row, so ``NETRAL_REQUIRE_SECOND_REVIEW=false`` alone does not let one
+    person issue a report: the database owner must switch this off too. The application's database
+    role should have SELECT only on ``db_policy`` (README deployment checklist).
+    """
+    if state not in ("on", "off"):
+        raise fail("STATE harus on atau off")
+    if len(reason.strip()) < 10:
+        raise fail("alasan minimal 10 karakter")
+    enabled = state == "on"
+    with session_factory(get_settings().db_url)() as session:
+        policy = session.get(DbPolicy, "four_eyes")
+        if policy is None:
+            raise fail("tabel db_policy tidak ada; jalankan `netral db upgrade` dulu")
+        before = policy.enabled
+        policy.enabled = enabled
+        session.flush()
+        audit.append(session, actor="cli", action="policy.four_eyes", entity="db_policy", entity_id="four_eyes",
+                     before={"enabled": before}, after={"enabled": enabled}, reason=reason.strip())
+        session.commit()
+    console.print(f"Prinsip empat mata untuk laporan: {'aktif' if enabled else 'nonaktif'}")

@@ -1,9 +1,10 @@
 """Relational model of Netral.
 
-The tables follow the flow ingest → score → flag → review → report. Three of them carry
-invariants that are also enforced by database triggers (see the initial migration): ``posts`` rows
-are immutable snapshots, ``audit_log`` rows are append-only, and ``reports`` can only point at a
-flag whose status is ``verified``.
+The tables follow the flow ingest → score → flag → review → report. Four of them carry
+invariants that are also enforced by database triggers (migrations 0001 and 0004): ``posts`` rows
+are immutable snapshots, ``audit_log``, ``reviews`` and ``reports`` rows are append-only (TRUNCATE
+refused too), and a ``reports`` row needs a verified flag confirmed and verified by two different
+users.
 
 Columns that hold a word of the domain (a flag status, a role, a review decision, a category...) carry a
 CHECK constraint generated from :mod:`netral.vocabulary`, so the database refuses a value the code does
@@ -245,6 +246,16 @@ class AuditRecord(Base):
     reason: Mapped[str] = mapped_column(Text, default="")
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+class DbPolicy(Base):
+    """Rules the database triggers read (migration 0003): ``four_eyes`` makes a report row need a
+    confirmation and a verification by two different users. Only the database owner should be able to
+    change it (see the README deployment checklist)."""
+
+    __tablename__ = "db_policy"
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    enabled: Mapped[bool] = mapped_column(Boolean)
 
 
 class TrainJob(Base):

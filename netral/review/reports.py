@@ -20,7 +20,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from netral import audit
-from netral.db.schema import Flag, Report, Review, User
+from netral.db.schema import DbPolicy, Flag, Report, Review, User
 from netral.db.types import utcnow
 from netral.localtime import WIB
 from netral.review import present
@@ -130,6 +130,25 @@ def render_existing(session: Session, report: Report) -> str:
     return render_html(build_context(flag, number=report.number, created_at=report.created_at, created_by=creator))
 
 
+def four_eyes_required(session: Session) -> bool:
+    """The database's own rule (``db_policy``), which its report trigger enforces whatever the settings say."""
+    policy = session.get(DbPolicy, "four_eyes")
+    return True if policy is None else bool(policy.enabled)
+
+
+def _two_people_block(session: Session, flag: Flag) -> ReviewError | None:
+    """Refuse here, with a message, what the database trigger would refuse with an error."""
+    session.refresh(flag, ["reviews"])
+    confirms = [r for r in flag.reviews if r.stage == "first" and r.decision == "confirm"]
+    verifies = [r for r in flag.reviews if r.stage == "second" and r.decision == "verify"]
+    if not confirms:
+        return ReviewError("flag ini tidak memiliki konfirmasi tinjauan pertama", "conflict")
+    if four_eyes_required(session) and (not verifies or verifies[-1].reviewer_id == confirms[-1].reviewer_id):
+        return ReviewError("basis data mewajibkan prinsip empat mata: laporan memerlukan konfirmasi dan "
+                           "verifikasi oleh dua orang berbeda (kebijakan four_eyes)", "conflict")
+    return None
+
+
 def create_report(session: Session, flag_id: int, user: User, *, render_pdf_now: bool = True) -> RenderedReport:
     """Issue the report for a verified flag; the caller commits, then may archive the files."""
     require_role(user, ISSUE_REPORT, "menerbitkan laporan")
@@ -138,6 +157,9 @@ def create_report(session: Session, flag_id: int, user: User, *, render_pdf_now:
     if flag.status != FlagStatus.VERIFIED:
         raise ReviewError(f"laporan hanya dapat dibuat dari flag terverifikasi; flag #{flag_id} berstatus "
                           f"{STATUSES.get(flag.status, flag.status)}", "conflict")
+    block = _two_people_block(session, flag)
+    if block is not None:
+        raise block
     now = utcnow()
     moved = session.execute(update(Flag).where(Flag.id == flag_id, Flag.status == FlagStatus.VERIFIED)
                             .values(status=FlagStatus.REPORTED, updated_at=now)
