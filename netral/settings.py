@@ -21,6 +21,9 @@ class Settings(BaseSettings):
     data_dir: Path = Field(default=Path("var"), description="SQLite file, model registry, caches")
     database_url: str | None = Field(default=None, description="SQLAlchemy URL; default SQLite in data_dir")
     elections_dir: Path = REPO_ROOT / "data" / "elections"
+    history_elections_dir: Path = Field(
+        default=REPO_ROOT / "data" / "elections_history",
+        description="configs of past elections, used to mask contestants in training and evaluation data")
     labelled_dir: Path = REPO_ROOT / "data" / "labelled"
     slang_lexicon: Path = REPO_ROOT / "data" / "lexicon" / "slang_id.tsv"
 

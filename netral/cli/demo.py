@@ -27,7 +27,8 @@ SAMPLES = REPO_ROOT / "data" / "samples"
 def demo(
     samples: Path = typer.Option(SAMPLES, help="folder with roster.csv and posts.jsonl"),
     serve: bool = typer.Option(True, help="start the web app at the end"),
-    epochs: int = typer.Option(3, help="training epochs when no model is registered yet (1: quicker, weaker)"),
+    epochs: int | None = typer.Option(None, help="training epochs when no model is registered yet "
+                                                 "(default: the recipe's; 1: quicker, weaker)"),
 ) -> None:
     """Set up the database, load the sample roster and posts, and show what happened."""
     settings = get_settings()

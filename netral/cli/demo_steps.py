@@ -22,9 +22,9 @@ DEMO_USERS = [
 ]
 
 
-def ensure_model(epochs: int) -> str:
+def ensure_model(epochs: int | None) -> str:
     """Train a first model when the registry has none (progress bar; resumable if interrupted)."""
-    from netral.training.finetune import TrainConfig
+    from netral.training.config import TrainConfig
     from netral.training.service import run_training
 
     settings = get_settings()
@@ -34,7 +34,7 @@ def ensure_model(epochs: int) -> str:
         return active.version
     console.print("Belum ada model terdaftar: menyiapkan model dasar dan melatih (sekali saja; "
                   "bila terputus, jalankan lagi dan pelatihan dilanjutkan).")
-    mv = run_training(settings=settings, config=TrainConfig(epochs=epochs, threads=settings.torch_threads))
+    mv = run_training(settings=settings, config=TrainConfig().override(epochs=epochs, threads=settings.torch_threads))
     set_active(settings.registry_dir, mv.version)
     test = mv.meta["metrics"]["test"]["partisan"]
     console.print(f"Model {mv.version} aktif: F1 uji {test['f1']:.3f}, recall {test['recall']:.3f}")
@@ -66,7 +66,7 @@ def ensure_demo_users() -> None:
         session.commit()
 
 
-def run_model_and_review_steps(serve: bool, epochs: int) -> None:
+def run_model_and_review_steps(serve: bool, epochs: int | None) -> None:
     from netral.cli.scan import scan_cmd
 
     console.rule("4. Model klasifikasi")

@@ -32,7 +32,7 @@ def scan_cmd(
     explain: bool = typer.Option(True, help="hitung kata pendorong skor untuk post yang ditandai"),
 ) -> None:
     """Resumable: re-running continues with posts not yet scored by this model version."""
-    from netral.models.classifier import Classifier
+    from netral.pipeline.masking import load_classifier
 
     settings = get_settings()
     try:
@@ -45,7 +45,7 @@ def scan_cmd(
     if total == 0:
         console.print(f"Tidak ada post baru untuk dipindai oleh {mv.version}.")
         return
-    clf = Classifier(mv, max_length=settings.max_length, threads=settings.torch_threads)
+    clf = load_classifier(mv, settings)
     with tqdm(total=total, desc=f"scan {mv.version}", unit="post") as bar:
         result = scan(
             factory(), clf, filt, batch_size=settings.scan_batch_size, explain=explain, on_progress=bar.update

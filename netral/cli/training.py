@@ -12,29 +12,32 @@ from netral.cli.common import console, err_console, factory, fail
 from netral.models.base_model import BaseModelError
 from netral.models.registry import RegistryError, active_version, resolve, set_active
 from netral.settings import get_settings
+from netral.training.config import TrainConfig
 from netral.training.data import LabelledDataError
-from netral.training.finetune import TrainConfig
 
 
 def train_cmd(
     base_model: str | None = typer.Option(None, "--base-model", help="folder checkpoint HF lokal (mis. IndoBERTweet)"),
     with_decisions: bool = typer.Option(False, help="tambahkan keputusan reviewer ke data latih"),
-    epochs: int = typer.Option(3, help="epoch maksimum (berhenti dini pada dev)"),
-    batch_size: int = typer.Option(16),
+    epochs: int | None = typer.Option(None, help="epoch maksimum (berhenti dini pada dev); default resep"),
+    batch_size: int | None = typer.Option(None, help="ukuran batch; default resep"),
     max_steps: int | None = typer.Option(None, help="batasi langkah (uji cepat)"),
     limit_train: int | None = typer.Option(None, help="pakai sebagian data latih (uji cepat)"),
-    unfreeze_embeddings: bool = typer.Option(False, help="latih juga embedding kata (lebih lambat)"),
-    learning_rate: float = typer.Option(5e-5, help="laju belajar encoder"),
-    head_learning_rate: float = typer.Option(1e-3, help="laju belajar kepala klasifikasi"),
-    seed: int = typer.Option(13),
+    frozen_layers: int | None = typer.Option(None, help="jumlah lapisan bawah yang dibekukan; default resep"),
+    mask_contestants: bool | None = typer.Option(None, "--mask/--no-mask",
+                                                 help="samarkan nama kandidat/nomor/partai; default resep"),
+    learning_rate: float | None = typer.Option(None, help="laju belajar encoder; default resep"),
+    head_learning_rate: float | None = typer.Option(None, help="laju belajar kepala klasifikasi; default resep"),
+    seed: int | None = typer.Option(None, help="benih acak; default resep"),
 ) -> None:
     """Fine-tune a new version; it becomes active only if none is active yet (else use `model promote`)."""
     from netral.training.service import run_training
 
     settings = get_settings()
-    config = TrainConfig(epochs=epochs, batch_size=batch_size, max_steps=max_steps, seed=seed,
-                         freeze_embeddings=not unfreeze_embeddings, threads=settings.torch_threads,
-                         learning_rate=learning_rate, head_learning_rate=head_learning_rate)
+    config = TrainConfig().override(
+        epochs=epochs, batch_size=batch_size, max_steps=max_steps, seed=seed, frozen_layers=frozen_layers,
+        mask_contestants=mask_contestants, threads=settings.torch_threads, learning_rate=learning_rate,
+        head_learning_rate=head_learning_rate)
     try:
         mv = run_training(settings=settings, base_model=base_model, factory=factory() if with_decisions else None,
                           with_decisions=with_decisions, config=config, limit_train=limit_train)
@@ -51,14 +54,14 @@ def train_cmd(
 
 
 def evaluate_cmd(model: str | None = typer.Option(None, help="versi; default yang aktif")) -> None:
-    """Measure a version on the frozen test split beside the TF-IDF and gazetteer baselines."""
+    """Measure a version on every frozen set beside the TF-IDF and gazetteer baselines."""
     from netral.training.data import load_splits
     from netral.training.evaluate import evaluate, render_markdown
 
     settings = get_settings()
     try:
         mv = resolve(settings.registry_dir, model)
-        report = evaluate(mv, load_splits(settings.labelled_dir), max_length=settings.max_length)
+        report = evaluate(mv, load_splits(settings.labelled_dir), settings)
     except (RegistryError, LabelledDataError, ValueError) as exc:
         raise fail(str(exc)) from None
     console.print(render_markdown(report))
@@ -72,8 +75,8 @@ def predict_cmd(
     evidence: bool = typer.Option(True, help="sertakan bukti (span) dari konfigurasi pemilu"),
 ) -> None:
     """Score texts with a registered model. Needs no database."""
-    from netral.models.classifier import Classifier
     from netral.pipeline.evidence import EvidenceExtractor
+    from netral.pipeline.masking import load_classifier
 
     settings = get_settings()
     try:
@@ -99,7 +102,7 @@ def predict_cmd(
                 items.append(rec)
         except UnicodeDecodeError:
             problems.append(f"{input}:{n}: bukan UTF-8 yang valid")
-    clf = Classifier(mv, max_length=settings.max_length, threads=settings.torch_threads)
+    clf = load_classifier(mv, settings)
     extractor = EvidenceExtractor.from_settings() if evidence else None
     preds = clf.predict([r["text"] for r in items], batch_size=settings.scan_batch_size)
     tmp = output.with_name(f".{output.name}.tmp")
@@ -121,5 +124,6 @@ def predict_cmd(
 
 def register(app: typer.Typer) -> None:
     app.command("train", help="Latih versi model baru (fine-tuning) dan daftarkan di registri.")(train_cmd)
-    app.command("evaluate", help="Ukur versi model pada split uji beku, di samping dua baseline.")(evaluate_cmd)
+    app.command("evaluate", help="Ukur versi model pada semua set beku (uji, sehari-hari, lintas pemilu), "
+                                 "di samping dua baseline.")(evaluate_cmd)
     app.command("predict", help="Nilai teks JSONL dengan model terdaftar (tanpa basis data).")(predict_cmd)

@@ -70,13 +70,21 @@ class NetralMeanPoolClassifier(PreTrainedModel):
             attention_mask = torch.ones(shape, dtype=torch.long)
         hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask,
                               inputs_embeds=inputs_embeds).last_hidden_state
-        mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
-        pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1.0)
-        logits = self.classifier(self.dropout(pooled))
+        logits = self.pool_and_classify(hidden, attention_mask)
         loss = None
         if labels is not None:
             loss = nn.functional.binary_cross_entropy_with_logits(logits, labels.to(logits.dtype))
         return SequenceClassifierOutput(loss=loss, logits=logits)
+
+    def pool_and_classify(self, hidden: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        """Mean over the real tokens, then the linear head: the one definition of pooling.
+
+        Training with frozen lower layers (``netral.training.frozen``) runs the upper layers itself
+        and then calls this, so both paths classify the same way.
+        """
+        mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
+        pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1.0)
+        return self.classifier(self.dropout(pooled))
 
     @classmethod
     def from_base(cls, base_path: Path, *, labels: list[str], text_prefix: str) -> NetralMeanPoolClassifier:

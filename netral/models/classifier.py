@@ -7,7 +7,7 @@ speed-up over a one-at-a-time, pad-to-128 pipeline comes from.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -29,7 +29,15 @@ class Prediction:
 
 
 class Classifier:
-    def __init__(self, version: ModelVersion, max_length: int = 128, threads: int | None = None) -> None:
+    def __init__(self, version: ModelVersion, max_length: int = 128, threads: int | None = None,
+                 prep: Callable[[str], str] | None = None) -> None:
+        """``prep`` is the text preparation the version was trained with (contestant masking, see
+        ``netral.pipeline.masking.load_classifier``); a version trained with masking refuses to run
+        without it, because unmasked names would be inputs it never saw."""
+        if version.meta.get("mask_contestants") and prep is None:
+            raise ValueError(f"versi {version.version} dilatih dengan penyamaran kandidat; "
+                             "muat lewat netral.pipeline.masking.load_classifier")
+        self.prep = prep
         if threads:
             torch.set_num_threads(threads)
         self.version = version
@@ -54,7 +62,8 @@ class Classifier:
         """Sigmoid outputs, shape (n, 1 + len(CATEGORIES)), in the input order."""
         if not texts:
             return np.zeros((0, 1 + len(CATEGORIES)), dtype=np.float32)
-        norm = [self.prefix + normalise(t) for t in texts]
+        prep = self.prep or (lambda t: t)
+        norm = [self.prefix + normalise(prep(t)) for t in texts]
         enc = self.tokenizer(norm, truncation=True, max_length=self.max_length)["input_ids"]
         order = np.argsort([len(ids) for ids in enc], kind="stable")
         out = np.zeros((len(texts), 1 + len(CATEGORIES)), dtype=np.float32)

@@ -17,7 +17,7 @@ from netral.db.schema import TrainJob
 from netral.db.types import utcnow
 from netral.models.registry import check_promotion
 from netral.settings import Settings, get_settings
-from netral.training.finetune import TrainConfig
+from netral.training.config import TrainConfig
 from netral.training.service import run_training
 from netral.vocabulary import TrainRunState
 

