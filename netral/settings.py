@@ -39,6 +39,7 @@ class Settings(BaseSettings):
     max_text_chars: int = 20_000
     default_timezone: str = Field(default="Asia/Jakarta", description="zone for export times without one")
     ingest_batch_size: int = 500
+    api_max_posts: int = Field(default=5000, ge=1, description="most posts one POST /api/posts may carry")
 
     # Review
     claim_lease_minutes: int = 30
@@ -51,6 +52,7 @@ class Settings(BaseSettings):
     login_max_attempts: int = 5
     login_window_seconds: int = 300
     secure_cookies: bool = False
+    session_hours: int = Field(default=8, ge=1, description="a signed-in session lasts this long")
 
     @property
     def db_url(self) -> str:

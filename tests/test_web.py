@@ -458,6 +458,14 @@ def test_api_stores_roster_posts_and_rejects_others(env: Env) -> None:
         assert not s.scalars(select(Post).where(Post.author_handle == "bukan_asn")).all()
 
 
+def test_api_refuses_more_posts_than_the_setting_allows(env: Env) -> None:
+    client = env.client(api_max_posts=2)
+    auth = {"Authorization": f"Bearer {_api_token(env, 'ana')}"}
+    r = client.post("/api/posts", json=[_record("b1"), _record("b2"), _record("b3")], headers=auth)
+    assert r.status_code == 422 and "2" in r.json()["detail"]
+    assert client.post("/api/posts", json=[_record("b1"), _record("b2")], headers=auth).json()["stored"] == 2
+
+
 @pytest.mark.parametrize("payload", ['{"platform": "twitter"}', "bukan json", "[1, 2]", '"teks"'])
 def test_api_malformed_body_is_422(env: Env, payload: str) -> None:
     client = env.client()

@@ -1,7 +1,9 @@
 """Ingestion: validate records, keep only roster authors, store immutable snapshots.
 
 Every source (file import, snscrape, the HTTP API) yields plain dict records with a line number and
-ends up in :func:`ingest_records`, so the scope rule and the snapshot rule are applied in one place.
+ends up in :func:`ingest_records`, which validates each through the one post model
+(:class:`netral.pipeline.incoming.IncomingPost`), so the scope rule and the snapshot rule are applied
+in one place.
 Records are committed in batches; a crash loses at most the open batch, and because ``(platform,
 post_id)`` is unique a re-run stores exactly the records that are still missing.
 """
@@ -9,14 +11,11 @@ post_id)`` is unique a re-run stores exactly the records that are still missing.
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
 import json
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, tuple_
 from sqlalchemy.exc import IntegrityError
@@ -25,31 +24,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from netral import audit
 from netral.db.schema import Handle, IngestRun, Post
 from netral.db.types import utcnow
-from netral.pipeline.roster import normalise_handle, normalise_platform
+from netral.pipeline.incoming import REQUIRED, IncomingPost, RecordError, parse_post
 from netral.pipeline.textio import Rejection, read_text_lines
 from netral.settings import Settings, get_settings
-
-KINDS = {"post", "reply", "share", "like", "comment", "quote"}
-REQUIRED = ("platform", "post_id", "author", "created_at", "text")
-FIELDS = (*REQUIRED, "url", "kind")
-
-
-@dataclass(frozen=True)
-class CleanPost:
-    platform: str
-    post_id: str
-    author: str
-    url: str
-    created_at: datetime
-    text: str
-    kind: str
-
-    def content_sha256(self) -> str:
-        """Hash of the snapshot's content, so a report can prove what was reviewed."""
-        payload = json.dumps({"platform": self.platform, "post_id": self.post_id, "author": self.author,
-                              "url": self.url, "created_at": self.created_at.isoformat(), "text": self.text,
-                              "kind": self.kind}, sort_keys=True, ensure_ascii=False)
-        return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 
 @dataclass
@@ -72,67 +49,7 @@ class IngestResult:
         self.rejections += other.rejections
 
 
-class RecordError(ValueError):
-    def __init__(self, field_name: str | None, reason: str) -> None:
-        super().__init__(reason)
-        self.field = field_name
-        self.reason = reason
-
-
-def parse_time(value: object, default_tz: str) -> datetime:
-    if isinstance(value, datetime):
-        dt = value
-    else:
-        s = str(value).strip()
-        if not s:
-            raise RecordError("created_at", "wajib diisi")
-        try:
-            dt = datetime.fromisoformat(s.replace("Z", "+00:00"))
-        except ValueError:
-            raise RecordError("created_at", f"bukan waktu ISO 8601: {s[:40]!r}") from None
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=ZoneInfo(default_tz))
-    return dt.astimezone(UTC)
-
-
-def validate_record(raw: object, settings: Settings) -> CleanPost:
-    """Turn one raw record into a clean post or raise RecordError naming the field."""
-    if not isinstance(raw, dict):
-        raise RecordError(None, f"record harus objek JSON, dapat {type(raw).__name__}")
-    for name in REQUIRED:
-        value = raw.get(name)
-        if value is None or (isinstance(value, str) and not value.strip()):
-            raise RecordError(name, "wajib diisi" if name != "text" else "teks kosong")
-    unknown = set(raw) - set(FIELDS)
-    if unknown:
-        raise RecordError(sorted(unknown)[0], f"kolom tidak dikenal: {', '.join(sorted(unknown))}")
-    try:
-        platform = normalise_platform(str(raw["platform"]))
-    except ValueError as exc:
-        raise RecordError("platform", str(exc)) from None
-    try:
-        author = normalise_handle(str(raw["author"]))
-    except ValueError as exc:
-        raise RecordError("author", str(exc)) from None
-    text = str(raw["text"])
-    if len(text) > settings.max_text_chars:
-        raise RecordError("text", f"teks terlalu panjang ({len(text):,} karakter > {settings.max_text_chars:,})")
-    if "\x00" in text:
-        raise RecordError("text", "teks mengandung karakter NUL")
-    kind = str(raw.get("kind") or "post").strip().lower()
-    if kind not in KINDS:
-        raise RecordError("kind", f"jenis tidak dikenal: {kind!r} (pilihan: {', '.join(sorted(KINDS))})")
-    url = str(raw.get("url") or "").strip()
-    if url and not url.startswith(("https://", "http://")):
-        raise RecordError("url", "URL harus http(s)")
-    post_id = str(raw["post_id"]).strip()
-    if len(post_id) > 200:
-        raise RecordError("post_id", "terlalu panjang")
-    created = parse_time(raw["created_at"], settings.default_timezone)
-    return CleanPost(platform, post_id, author, url, created, text, kind)
-
-
-def _store_batch(session: Session, batch: list[tuple[int, CleanPost]], source: str, result: IngestResult) -> None:
+def _store_batch(session: Session, batch: list[tuple[int, IncomingPost]], source: str, result: IngestResult) -> None:
     keys = {(p.platform, p.author) for _, p in batch}
     handle_rows = session.execute(
         select(Handle.platform, Handle.handle, Handle.account_id).where(
@@ -184,7 +101,7 @@ def ingest_records(
     settings = settings or get_settings()
     result = IngestResult()
     own_tx = isinstance(session_or_factory, sessionmaker)
-    batch: list[tuple[int, CleanPost]] = []
+    batch: list[tuple[int, IncomingPost]] = []
 
     def flush() -> None:
         nonlocal batch
@@ -214,7 +131,7 @@ def ingest_records(
 
     for line, raw in records:
         try:
-            batch.append((line, validate_record(raw, settings)))
+            batch.append((line, parse_post(raw, settings)))
         except RecordError as exc:
             result.rejections.append(Rejection(source, line, exc.field, exc.reason))
             continue

@@ -28,7 +28,6 @@ from netral.serve.security import LoginThrottle, SecurityHeaders
 from netral.settings import Settings, get_settings
 
 STATIC_DIR = Path(__file__).parent / "static"
-SESSION_HOURS = 8
 
 
 def create_app(settings: Settings | None = None, *,
@@ -48,7 +47,7 @@ def create_app(settings: Settings | None = None, *,
 
     # Order matters: the session middleware must wrap the routes; security headers wrap everything.
     app.add_middleware(SessionMiddleware, secret_key=settings.secret_key, session_cookie="netral_session",
-                       max_age=SESSION_HOURS * 3600, same_site="lax", https_only=settings.secure_cookies)
+                       max_age=settings.session_hours * 3600, same_site="lax", https_only=settings.secure_cookies)
     app.add_middleware(SecurityHeaders, hsts=settings.secure_cookies)
     errors.install(app)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

@@ -15,20 +15,26 @@ from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from netral.db.schema import User
+from netral.pipeline.incoming import IncomingPost
 from netral.pipeline.ingest import ingest_records
 from netral.review import users as user_service
 from netral.review.roles import PUSH_POSTS
 from netral.serve.deps import get_db, settings_of
+from netral.settings import Settings
 
 router = APIRouter(prefix="/api", tags=["api"])
 bearer = HTTPBearer(auto_error=False, description="Token API dari halaman Pengguna atau `netral user token`.")
-MAX_POSTS = 5000
 
-EXAMPLE = [{
-    "platform": "twitter", "post_id": "1790000000000000001", "author": "@budi_s",
-    "url": "https://twitter.com/budi_s/status/1790000000000000001", "created_at": "2024-11-10T14:30:00+07:00",
-    "text": "Contoh teks unggahan", "kind": "post",
-}]
+
+def _posts_schema() -> dict[str, Any]:
+    """OpenAPI for the request body: a list of :class:`IncomingPost` (the model file import uses too).
+
+    The route itself reads the body as a list of objects and validates each item with the model, so a
+    bad item is reported with its index instead of failing the whole request with one 422.
+    """
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": {
+        "type": "array", "title": "Posts", "items": IncomingPost.model_json_schema(),
+        "maxItems": Settings.model_fields["api_max_posts"].default}}}}}
 
 
 class RejectionOut(BaseModel):
@@ -66,15 +72,17 @@ def token_user(credentials: HTTPAuthorizationCredentials | None = Depends(bearer
                                   "penolakan per item",
              responses={401: {"description": "Token tidak ada/tidak valid"},
                         403: {"description": "Peran tidak diizinkan"},
-                        422: {"description": "Badan permintaan bukan daftar objek JSON"}})
+                        422: {"description": "Badan permintaan bukan daftar objek JSON, atau terlalu banyak post"}},
+             openapi_extra=_posts_schema())
 def push_posts(request: Request,
-               posts: list[dict[str, Any]] = Body(..., examples=[EXAMPLE], max_length=MAX_POSTS,
-                                                  description="Daftar post dengan skema yang sama seperti impor "
-                                                              "berkas: platform, post_id, author, url, created_at "
-                                                              "(ISO 8601), text, kind."),
+               posts: list[dict[str, Any]] = Body(..., description="Daftar post dengan skema yang sama seperti "
+                                                                   "impor berkas."),
                user: User = Depends(token_user), db: Session = Depends(get_db)) -> IngestOut:
     """Menyimpan post dari akun yang ada di roster ASN. Post dari akun lain ditolak dan tidak disimpan;
     setiap item yang tidak valid dilaporkan dengan indeksnya (mulai dari 1)."""
+    limit = settings_of(request).api_max_posts
+    if len(posts) > limit:
+        raise HTTPException(status_code=422, detail=f"paling banyak {limit:,} post per permintaan")
     result = ingest_records(db, enumerate(posts, start=1), f"api:{user.username}", settings=settings_of(request),
                             actor=user.username)
     db.commit()

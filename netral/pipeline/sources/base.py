@@ -1,8 +1,10 @@
 """What every post source looks like to the ingestion pipeline.
 
 File imports, scrapers and anything added later hand :func:`netral.pipeline.ingest.ingest_records`
-the same thing: ``(record number, raw dict)`` pairs. Validation, the roster scope rule and the
-snapshot rule therefore stay in one place and a source only has to know how to read its platform.
+the same thing: ``(record number, raw dict)`` pairs whose keys are the fields of
+:class:`netral.pipeline.incoming.IncomingPost` (the model file import and ``POST /api/posts`` share).
+Validation, the roster scope rule and the snapshot rule therefore stay in one place and a source only
+has to know how to read its platform.
 """
 
 from __future__ import annotations
