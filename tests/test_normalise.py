@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from netral.pipeline.normalise import (
+from netral.normalise import (
     MENTION_PLACEHOLDER,
     NORMALISER_VERSION,
     URL_PLACEHOLDER,

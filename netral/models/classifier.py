@@ -17,7 +17,7 @@ from transformers.utils import logging as hf_logging
 
 from netral.models import architecture  # noqa: F401  (registers the mean-pooling classifier)
 from netral.models.registry import ModelVersion
-from netral.pipeline.normalise import normalise
+from netral.normalise import normalise
 from netral.vocabulary import CATEGORIES
 
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import torch
 
 from netral.models.classifier import Classifier
-from netral.pipeline.normalise import normalise
+from netral.normalise import normalise
 
 _WORD = re.compile(r"\S+")
 

@@ -37,7 +37,7 @@ from spacy.language import Language
 from spacy.pipeline import EntityRuler
 
 from netral.elections import Contestant, Election, Party, load_elections
-from netral.pipeline.normalise import HASHTAG, split_hashtag
+from netral.normalise import HASHTAG, split_hashtag
 from netral.vocabulary import EvidenceLabel
 
 CANDIDATE = EvidenceLabel.CANDIDATE

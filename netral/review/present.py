@@ -12,6 +12,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from netral.localtime import WIB
+from netral.pipeline.evidence import highlight_segments
 from netral.vocabulary import EvidenceLabel
 
 _MONTHS = ["Januari", "Februari", "Maret", "April", "Mei", "Juni", "Juli", "Agustus", "September", "Oktober",
@@ -79,7 +80,7 @@ class _Span:
 
 
 def segments(text: str, spans: Iterable[Any] | None) -> list[tuple[str, str | None]]:
-    """Post text cut into plain and highlighted pieces, using the pipeline's function when present.
+    """Post text cut into plain and highlighted pieces by the pipeline's function (review sits above pipeline).
 
     Flags store spans as JSON dicts; they are turned into objects with ``label/start/end`` first.
     """
@@ -87,10 +88,6 @@ def segments(text: str, spans: Iterable[Any] | None) -> list[tuple[str, str | No
         objs = [_Span(*_span_fields(s)) for s in (spans or [])]
     except (TypeError, ValueError, AttributeError):
         objs = []
-    try:
-        from netral.pipeline.evidence import highlight_segments
-    except ImportError:
-        return _fallback_segments(text, objs)
     try:
         return list(highlight_segments(text, objs))  # type: ignore[arg-type]
     except (TypeError, ValueError, KeyError, IndexError, AttributeError):

@@ -14,8 +14,8 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import FeatureUnion, Pipeline
 
+from netral.normalise import normalise
 from netral.pipeline.evidence import EvidenceExtractor
-from netral.pipeline.normalise import normalise
 from netral.training.data import Example
 
 
