@@ -10,6 +10,7 @@ import os
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 from sqlalchemy import func, select
 from typer.testing import CliRunner
@@ -23,7 +24,8 @@ from netral.pipeline.ingest import ingest_file
 from netral.pipeline.roster import import_roster
 from netral.pipeline.scan import ScanFilter, scan
 from netral.settings import REPO_ROOT, Settings
-from netral.training.finetune import TrainConfig
+from netral.training.config import TrainConfig
+from netral.training.metrics import head_metrics
 from netral.training.service import run_training
 
 pytestmark = pytest.mark.model
@@ -112,7 +114,7 @@ def test_evaluate_reports_model_beside_both_baselines_with_plots(trained: tuple[
     mv = get_version(settings.registry_dir, version)
     full = load_splits(settings.labelled_dir)
     splits = SplitSet(full.train[:300], full.dev[:48], full.test[:48])  # the slice the smoke version was tested on
-    report = evaluate(mv, splits, max_length=mv.meta["config"]["max_length"])  # as scored in training
+    report = evaluate(mv, splits, settings)  # at the length the version was measured with in training
     assert set(report["baselines"]) == {"tfidf_logreg@recall", "tfidf_logreg@0.5", "gazetteer_rule"}
     y = np.array([e.partisan for e in splits.test])
     saved = np.load(mv.path / "test_probs.npy")[:, 0]  # scores written at training time
@@ -122,17 +124,71 @@ def test_evaluate_reports_model_beside_both_baselines_with_plots(trained: tuple[
     assert (mv.path / "eval" / "evaluation.png").stat().st_size > 10_000
     md = render_markdown(report)
     assert "tfidf_logreg@recall" in md and "gazetteer_rule" in md and "Matriks konfusi" in md
+    assert report["sets"]["test"]["systems"]["model"]["confusion"] == expected["confusion"]
+    assert 0 <= report["style_check_dev"]["flipped"] <= report["style_check_dev"]["n"] == 48
+    assert (mv.path / "eval" / "nonpartisan_scores.png").stat().st_size > 5_000
     with pytest.raises(ValueError, match="split uji berbeda"):
-        evaluate(mv, SplitSet(full.train[:10], full.dev[:48], full.test[1:49]))
+        evaluate(mv, SplitSet(full.train[:10], full.dev[:48], full.test[1:49]), settings)
 
 
-def _clone_version(settings: Settings, version: str, new: str, test_f1: float) -> None:
+def test_evaluate_measures_every_frozen_set_with_queue_precision(trained: tuple[Settings, str]) -> None:
+    from netral.training.data import load_splits
+    from netral.training.evaluate import evaluate, expected_precision
+
+    settings, version = trained
+    mv = get_version(settings.registry_dir, version)
+    full = load_splits(settings.labelled_dir)
+    if not full.evals:
+        pytest.skip("no frozen evaluation sets committed")
+    splits = full.replace(train=full.train[:300], dev=full.dev[:48], test=full.test[:48],
+                          evals={k: v[:48] for k, v in full.evals.items()})
+    report = evaluate(mv, splits, settings)
+    assert set(report["sets"]) == {"test", "everyday", "cross_election"}
+    everyday_ffr = report["sets"]["everyday"]["systems"]["model"]["false_flag_rate"]
+    for data in report["sets"].values():
+        assert set(data["systems"]) == {"model", "tfidf_logreg@recall", "tfidf_logreg@0.5", "gazetteer_rule"}
+        row = data["systems"]["model"]
+        assert row["expected_precision"]["1%"] == expected_precision(row["recall"], everyday_ffr, 0.01)
+    # The scores at training time and now agree: the same masking and length were applied.
+    saved = np.load(mv.path / "cross_election_probs.npy")[:, 0]
+    y = np.array([e.partisan for e in splits.evals["cross_election"]])
+    assert report["sets"]["cross_election"]["systems"]["model"]["confusion"] == head_metrics(
+        y, saved, mv.threshold)["confusion"]
+    bad = splits.replace(evals={**splits.evals, "everyday": splits.evals["everyday"][1:]})
+    with pytest.raises(ValueError, match="everyday"):
+        evaluate(mv, bad, settings)
+
+
+def test_frozen_lower_layers_give_the_full_models_logits(trained: tuple[Settings, str]) -> None:
+    """The cached training path is exact: lower outputs + upper layers == the whole model (eval mode)."""
+    import torch
+
+    from netral.training.frozen import lower_outputs, pad_hidden, upper_logits
+
+    settings, version = trained
+    clf = Classifier(get_version(settings.registry_dir, version))
+    texts = ["query: coblos nomor dua ya bapak ibu", "query: apel pagi", "query: selamat hari raya idul fitri"]
+    ids = clf.tokenizer(texts)["input_ids"]
+    model = clf.model
+    model.eval()
+    with torch.inference_mode():
+        full = model(**clf.tokenizer.pad({"input_ids": ids}, return_tensors="pt")).logits
+        for k in (0, 6, 12):
+            hidden, mask = pad_hidden(lower_outputs(model, ids, k))
+            assert torch.allclose(upper_logits(model, hidden, mask, k), full, atol=1e-4), k
+
+
+def _clone_version(settings: Settings, version: str, new: str, test_f1: float,
+                   **set_metrics: tuple[str, float]) -> None:
     src = get_version(settings.registry_dir, version).path
     dst = settings.registry_dir / new
     shutil.copytree(src, dst)
     meta = json.loads((dst / META_FILE).read_text())
     meta["version"] = new
     meta["metrics"]["test"]["partisan"]["f1"] = test_f1
+    for name, (key, value) in set_metrics.items():
+        meta["metrics"].setdefault(name, {}).setdefault("partisan", {})[key] = value
+        meta.setdefault("held_out_hashes", {}).setdefault(name, "h-" + name)
     (dst / META_FILE).write_text(json.dumps(meta))
 
 
@@ -158,6 +214,34 @@ def test_promotion_gate_refuses_worse_model_unless_forced_and_audits(trained, sq
     for name in ("v-worse", "v-better"):
         shutil.rmtree(reg / name)
     assert [v.version for v in list_versions(reg)] == [version]
+
+
+def test_promotion_gate_compares_everyday_false_flags_and_cross_election_recall(trained, sqlite_factory) -> None:  # type: ignore[no-untyped-def]
+    settings, version = trained
+    reg = settings.registry_dir
+    f1 = get_version(reg, version).test_f1 or 0.0
+    _clone_version(settings, version, "v-base", f1, everyday=("false_flag_rate", 0.020),
+                   cross_election=("recall", 0.95))
+    _clone_version(settings, version, "v-noisy", f1 + 0.02, everyday=("false_flag_rate", 0.026),
+                   cross_election=("recall", 0.96))
+    _clone_version(settings, version, "v-forgets", f1 + 0.02, everyday=("false_flag_rate", 0.010),
+                   cross_election=("recall", 0.94))
+    _clone_version(settings, version, "v-ok", f1 - 0.005, everyday=("false_flag_rate", 0.024),
+                   cross_election=("recall", 0.95))
+    try:
+        set_active(reg, "v-base")
+        with pytest.raises(PromotionRefused, match="tanda palsu"):
+            promote(reg, "v-noisy", sqlite_factory, actor="analis")
+        with pytest.raises(PromotionRefused, match="lintas pemilu"):
+            promote(reg, "v-forgets", sqlite_factory, actor="analis")
+        check = promote(reg, "v-ok", sqlite_factory, actor="analis")  # within both tolerances
+        assert check.allowed and "sehari-hari" in check.reason
+        promote(reg, "v-forgets", sqlite_factory, actor="admin", force=True, reason="pemilu baru, dicek manual")
+        assert active_version(reg).version == "v-forgets"  # type: ignore[union-attr]
+    finally:
+        set_active(reg, version)
+        for name in ("v-base", "v-noisy", "v-forgets", "v-ok"):
+            shutil.rmtree(reg / name)
 
 
 @pytest.fixture
