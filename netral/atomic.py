@@ -2,13 +2,16 @@
 target, flushed to disk, then renamed over it (a rename on one filesystem is atomic).
 
 The one place for this pattern: registry markers, checkpoints, dataset files, exports and reports
-all go through these functions.
+all go through these functions; whole directories (a model version, the converted base model) are
+written beside their target and moved into place with :func:`publish_dir`.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
+import uuid
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import IO, Any
@@ -48,3 +51,26 @@ def atomic_torch_save(obj: Any, path: Path) -> None:
     import torch
 
     _atomic(path, lambda fh: torch.save(obj, fh))
+
+
+def atomic_write_json(path: Path, obj: Any) -> None:
+    """``obj`` as indented UTF-8 JSON (non-ASCII kept readable), ending with a newline."""
+    import json
+
+    atomic_write_text(path, json.dumps(obj, indent=2, ensure_ascii=False) + "\n")
+
+
+def publish_dir(staging: Path, target: Path, *, replace: bool = False) -> None:
+    """Move a completely written ``staging`` directory to ``target`` with one rename (same filesystem).
+
+    Readers see the old directory or the new one, never a partial one. An existing ``target`` is an
+    error unless ``replace``; then it is first renamed aside and removed (a rename cannot replace a
+    non-empty directory).
+    """
+    if target.exists() or target.is_symlink():
+        if not replace:
+            raise FileExistsError(target)
+        graveyard = target.with_name(f".{target.name}.old-{uuid.uuid4().hex[:8]}")
+        os.replace(target, graveyard)
+        shutil.rmtree(graveyard, ignore_errors=True)
+    os.replace(staging, target)

@@ -9,6 +9,7 @@ import typer
 from sqlalchemy import func, select
 
 from netral import audit as audit_log
+from netral.atomic import atomic_write_text
 from netral.cli.common import console, err_console
 from netral.db.engine import session_factory
 from netral.db.schema import AuditRecord
@@ -66,10 +67,7 @@ def head(
     if output is None:
         typer.echo(text, nl=False)
         return
-    output.parent.mkdir(parents=True, exist_ok=True)
-    tmp = output.with_name(output.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(output)
+    atomic_write_text(output, text)
     typer.echo(f"Head audit #{anchor['id']} ({anchor['count']} catatan) ditulis ke {output}")
 
 

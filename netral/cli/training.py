@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import typer
 
+from netral.atomic import atomic_write_lines
 from netral.cli.common import console, err_console, factory, fail
 from netral.models.base_model import BaseModelError
 from netral.models.registry import RegistryError, active_version, resolve, set_active
@@ -105,15 +106,16 @@ def predict_cmd(
     clf = load_classifier(mv, settings)
     extractor = EvidenceExtractor.from_settings() if evidence else None
     preds = clf.predict([r["text"] for r in items], batch_size=settings.scan_batch_size)
-    tmp = output.with_name(f".{output.name}.tmp")
-    with tmp.open("w", encoding="utf-8") as out:
+
+    def rows() -> Iterator[str]:
         for rec, pred in zip(items, preds, strict=True):
             row = {"id": rec["id"], "partisan_score": round(pred.partisan_score, 4), "partisan": pred.partisan,
                    "categories": pred.categories, "model_version": mv.version}
             if extractor is not None:
                 row["evidence"] = [s.to_dict() for s in extractor.extract(rec["text"])]
-            out.write(json.dumps(row, ensure_ascii=False) + "\n")
-    os.replace(tmp, output)
+            yield json.dumps(row, ensure_ascii=False)
+
+    atomic_write_lines(output, rows())
     console.print(f"{len(items)} teks dinilai dengan {mv.version} → {output}; "
                   f"{sum(p.partisan for p in preds)} partisan pada ambang {mv.threshold:.3f}")
     for p in problems:

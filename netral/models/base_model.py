@@ -37,11 +37,9 @@ import hashlib
 import importlib.metadata
 import importlib.util
 import json
-import os
 import shutil
 import struct
 import tempfile
-import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -49,6 +47,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
+
+from netral.atomic import atomic_write_text, publish_dir
 
 if TYPE_CHECKING:
     import torch
@@ -564,17 +564,7 @@ def _convert_into(data: bytes, source: Path, out_dir: Path, *, progress: bool) -
         "model_class": "BertModel",
         "created_at": datetime.now(UTC).isoformat(),
     }
-    (out_dir / MARKER_NAME).write_text(json.dumps(marker, indent=2) + "\n", encoding="utf-8")
-
-
-def _install(tmp: Path, target: Path) -> None:
-    """Move a finished ``tmp`` into place; a directory rename is atomic, so readers never see a partial one."""
-    if target.exists() or target.is_symlink():
-        # Stale or forced: move the old one aside first (rename cannot replace a non-empty directory).
-        graveyard = target.with_name(f".{target.name}.old-{uuid.uuid4().hex[:8]}")
-        os.replace(target, graveyard)
-        shutil.rmtree(graveyard, ignore_errors=True)
-    os.replace(tmp, target)
+    atomic_write_text(out_dir / MARKER_NAME, json.dumps(marker, indent=2) + "\n")
 
 
 def prepare_base(cache_dir: Path, *, force: bool = False, progress: bool = True) -> Path:
@@ -608,7 +598,7 @@ def prepare_base(cache_dir: Path, *, force: bool = False, progress: bool = True)
         if not force and _marker_ok(target):
             return target  # a concurrent run finished first; keep its result
         try:
-            _install(tmp, target)
+            publish_dir(tmp, target, replace=True)  # a stale or forced one is replaced
         except OSError:
             if _marker_ok(target):
                 return target  # lost a race with a concurrent run, which installed a complete checkpoint

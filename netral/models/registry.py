@@ -9,10 +9,11 @@ version on the same frozen test split and refuses a worse one unless forced.
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from netral.atomic import atomic_write_json, atomic_write_text, publish_dir
 
 META_FILE = "netral.json"
 ACTIVE_FILE = "ACTIVE"
@@ -81,11 +82,12 @@ def resolve(registry: Path, version: str | None) -> ModelVersion:
 def save_version(registry: Path, version: str, staging: Path, meta: dict[str, Any]) -> ModelVersion:
     """Move a fully written staging directory into place atomically (rename on one filesystem)."""
     registry.mkdir(parents=True, exist_ok=True)
-    (staging / META_FILE).write_text(json.dumps(meta, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    atomic_write_json(staging / META_FILE, meta)
     target = registry / version
-    if target.exists():
-        raise RegistryError(f"versi {version} sudah ada")
-    os.replace(staging, target)
+    try:
+        publish_dir(staging, target)
+    except FileExistsError:
+        raise RegistryError(f"versi {version} sudah ada") from None
     return ModelVersion(version, target, meta)
 
 
@@ -154,7 +156,5 @@ def check_promotion(registry: Path, version: str) -> PromotionCheck:
 
 def set_active(registry: Path, version: str) -> None:
     get_version(registry, version)
-    tmp = registry / f".{ACTIVE_FILE}.tmp"
-    tmp.write_text(version + "\n", encoding="utf-8")
-    os.replace(tmp, registry / ACTIVE_FILE)
+    atomic_write_text(registry / ACTIVE_FILE, version + "\n")
 

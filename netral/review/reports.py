@@ -20,6 +20,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from netral import audit
+from netral.atomic import atomic_write_bytes, atomic_write_text
 from netral.db.schema import DbPolicy, Flag, Report, Review, User
 from netral.db.types import utcnow
 from netral.localtime import WIB
@@ -195,8 +196,8 @@ def write_files(out_dir: Path, number: str, html: str, pdf: bytes) -> tuple[Path
     out_dir.mkdir(parents=True, exist_ok=True)
     html_path = out_dir / f"{file_stem(number)}.html"
     pdf_path = out_dir / f"{file_stem(number)}.pdf"
-    html_path.write_text(html, encoding="utf-8")
-    pdf_path.write_bytes(pdf)
+    atomic_write_text(html_path, html)
+    atomic_write_bytes(pdf_path, pdf)
     return html_path, pdf_path
 
 
