@@ -16,7 +16,6 @@ from dataclasses import dataclass
 import torch
 
 from netral.models.classifier import Classifier
-from netral.normalise import normalise
 
 _WORD = re.compile(r"\S+")
 
@@ -38,8 +37,8 @@ def gradient_x_input(clf: Classifier, texts: Sequence[str], top_k: int = 5, batc
     model, tok = clf.model, clf.tokenizer
     embeddings = model.get_input_embeddings()
     for start in range(0, len(texts), batch_size):
-        prep = clf.prep or (lambda t: t)  # the model's input: masked placeholders are drivers too
-        prepared = [clf.prefix + normalise(prep(t)) for t in texts[start:start + batch_size]]
+        # The model's input, exactly as scored: masked placeholders are drivers too.
+        prepared = [clf.prepare(t) for t in texts[start:start + batch_size]]
         enc = tok(prepared, truncation=True, max_length=clf.max_length, padding=True, return_tensors="pt",
                   return_offsets_mapping=True)
         offsets = enc.pop("offset_mapping")

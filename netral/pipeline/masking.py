@@ -17,6 +17,7 @@ from pathlib import Path
 from netral.elections import Election, load_election_file, load_elections
 from netral.models.classifier import Classifier
 from netral.models.registry import ModelVersion
+from netral.normalise import load_lexicon
 from netral.pipeline.evidence import (
     BALLOT_NUMBER,
     CAMPAIGN_HASHTAG,
@@ -100,4 +101,4 @@ def load_classifier(version: ModelVersion, settings: Settings, *, extra_history:
         prep = masker_for(settings.elections_dir, settings.history_elections_dir,
                           (*version.meta.get("mask_history", []), *extra_history))
     return Classifier(version, max_length=max_length or settings.max_length, threads=settings.torch_threads,
-                      prep=prep)
+                      prep=prep, lexicon=load_lexicon(settings.slang_lexicon))

@@ -24,7 +24,7 @@ from netral.elections import Election, load_elections
 from netral.models.classifier import Classifier
 from netral.models.explain import gradient_x_input
 from netral.pipeline.evidence import EvidenceExtractor
-from netral.vocabulary import CATEGORIES, FlagStatus
+from netral.vocabulary import FlagStatus
 
 
 @dataclass
@@ -106,7 +106,7 @@ def scan(
             touched: list[tuple[Flag, str]] = []
             for post, row in zip(posts, probs, strict=True):
                 score = float(row[0])
-                cats = {c: round(float(v), 4) for c, v in zip(CATEGORIES, row[1:], strict=True)}
+                cats = {c: round(float(v), 4) for c, v in zip(clf.categories, row[1:], strict=True)}
                 session.add(Score(post_id=post.id, model_version=version, partisan_score=score, categories=cats))
                 flag = _apply_flag(session, post, flags.get(post.id), score, cats, clf, extractor, elections, result)
                 if flag is not None:
