@@ -329,16 +329,12 @@ def load_election_file(path: Path) -> Election:
         raise ElectionConfigError(path, errors) from exc
 
 
-def load_elections(directory: Path | None = None) -> list[Election]:
-    """Load every ``*.yaml``/``*.yml`` file in ``directory`` (default: settings), sorted by file name.
+def load_elections(directory: Path) -> list[Election]:
+    """Load every ``*.yaml``/``*.yml`` file in ``directory`` (``settings.elections_dir``), sorted by file name.
 
     Checks that span files are also made here: election ids are unique, and every party a contestant
     names is defined by some party-list config in the same directory.
     """
-    if directory is None:
-        from netral.settings import get_settings
-
-        directory = get_settings().elections_dir
     paths = sorted([*directory.glob("*.yaml"), *directory.glob("*.yml")])
     loaded = [(path, load_election_file(path)) for path in paths]
 

@@ -12,7 +12,10 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from netral.normalise import DEFAULT_LEXICON
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_ELECTIONS_DIR = REPO_ROOT / "data" / "elections"
 
 
 class Settings(BaseSettings):
@@ -20,12 +23,12 @@ class Settings(BaseSettings):
 
     data_dir: Path = Field(default=Path("var"), description="SQLite file, model registry, caches")
     database_url: str | None = Field(default=None, description="SQLAlchemy URL; default SQLite in data_dir")
-    elections_dir: Path = REPO_ROOT / "data" / "elections"
+    elections_dir: Path = DEFAULT_ELECTIONS_DIR
     history_elections_dir: Path = Field(
         default=REPO_ROOT / "data" / "elections_history",
         description="configs of past elections, used to mask contestants in training and evaluation data")
     labelled_dir: Path = REPO_ROOT / "data" / "labelled"
-    slang_lexicon: Path = REPO_ROOT / "data" / "lexicon" / "slang_id.tsv"
+    slang_lexicon: Path = DEFAULT_LEXICON
 
     # Models
     base_model: str | None = Field(
@@ -40,9 +43,12 @@ class Settings(BaseSettings):
     default_timezone: str = Field(default="Asia/Jakarta", description="zone for export times without one")
     ingest_batch_size: int = 500
     api_max_posts: int = Field(default=5000, ge=1, description="most posts one POST /api/posts may carry")
+    fetch_limit: int = Field(default=200, ge=1, description="`netral fetch` reads at most this many posts")
 
     # Review
     claim_lease_minutes: int = 30
+    queue_page_size: int = Field(default=25, ge=1, description="flags per queue page")
+    audit_page_size: int = Field(default=50, ge=1, description="audit records per page")
     require_second_review: bool = True
 
     # Web

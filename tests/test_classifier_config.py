@@ -50,3 +50,9 @@ def test_loading_a_version_warns_about_nothing(tmp_path: Path, caplog: pytest.Lo
     with caplog.at_level(logging.WARNING, logger="transformers"):
         Classifier(version)
     assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []
+
+
+def test_the_slang_lexicon_is_the_callers(tmp_path: Path) -> None:
+    version = _tiny_version(tmp_path, ["partisan", "SUPPORT"])
+    assert Classifier(version, lexicon={"gk": "tidak"}).prepare("gk coblos") == "tidak coblos"
+    assert Classifier(version, lexicon={}).prepare("gk coblos") == "gk coblos"

@@ -16,7 +16,7 @@ from netral.pipeline.evidence import (
     EvidenceSpan,
     highlight_segments,
 )
-from netral.settings import REPO_ROOT
+from netral.settings import REPO_ROOT, Settings
 
 PILPRES = "pilpres-2024"
 PARTAI = "pemilu-2024-partai"
@@ -231,4 +231,13 @@ def test_patterns_come_from_configs(tmp_path: Path) -> None:
 
 
 def test_from_settings_is_cached() -> None:
-    assert EvidenceExtractor.from_settings() is EvidenceExtractor.from_settings()
+    assert EvidenceExtractor.from_settings(Settings()) is EvidenceExtractor.from_settings(Settings())
+
+
+def test_from_settings_reads_the_given_settings_elections_dir(tmp_path: Path) -> None:
+    shipped = REPO_ROOT / "data" / "elections"
+    (tmp_path / "only.yaml").write_text((shipped / "pemilu-2024-partai.yaml").read_text(encoding="utf-8"),
+                                        encoding="utf-8")
+    extractor = EvidenceExtractor.from_settings(Settings(elections_dir=tmp_path))
+    assert [e.id for e in extractor.elections] == [e.id for e in load_elections(tmp_path)]
+    assert len(extractor.elections) < len(load_elections(shipped))

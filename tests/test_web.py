@@ -495,3 +495,17 @@ def test_second_training_job_waits_and_orphans_are_closed(env: Env) -> None:
         assert [j.status for j in jobs] == ["failed", "queued"]
         assert "terputus" in jobs[0].message
     release.set()
+
+
+def test_queue_page_size_comes_from_the_apps_settings(env: Env) -> None:
+    with env.factory() as s:
+        account = s.get(Account, env.ids["account"])
+        assert account is not None
+        add_flag(s, account, post_id="2002", score=0.8)
+        s.commit()
+    client = env.client(queue_page_size=1)
+    login(client, "rina")
+    assert "Halaman 1 dari 2" in client.get("/queue").text
+    default = env.client()
+    login(default, "rina")
+    assert "Halaman" not in default.get("/queue").text  # 2 flags fit the default 25 per page

@@ -43,7 +43,8 @@ def _since(value: str | None) -> datetime | None:
 def fetch(
     platform: str = typer.Argument(..., help="telegram atau mastodon"),
     target: str = typer.Argument(..., help="kanal Telegram (nama atau t.me/nama) atau akun Mastodon (@nama@instans)"),
-    limit: int = typer.Option(200, "--limit", min=1, help="paling banyak sekian post (terbaru dulu)"),
+    limit: int | None = typer.Option(None, "--limit", min=1,
+                                     help="paling banyak sekian post (terbaru dulu); default NETRAL_FETCH_LIMIT (200)"),
     since: str | None = typer.Option(None, "--since", help="hanya post sejak tanggal ini (YYYY-MM-DD, WIB)"),
 ) -> None:
     """Scrape public posts of a roster account and store them; only roster authors are kept."""
@@ -55,6 +56,7 @@ def fetch(
         raise fail(f"platform {platform!r} tidak bisa diambil otomatis (pilihan: {', '.join(SUPPORTED_PLATFORMS)}); "
                    "gunakan `netral ingest FILE` untuk ekspor.", code=2)
     when = _since(since)
+    limit = limit or get_settings().fetch_limit
     try:
         source = (TelegramChannelSource(target, limit, when) if name == "telegram"
                   else MastodonProfileSource(target, limit, when))

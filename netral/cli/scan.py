@@ -48,7 +48,8 @@ def scan_cmd(
     clf = load_classifier(mv, settings)
     with tqdm(total=total, desc=f"scan {mv.version}", unit="post") as bar:
         result = scan(
-            factory(), clf, filt, batch_size=settings.scan_batch_size, explain=explain, on_progress=bar.update
+            factory(), clf, filt, batch_size=settings.scan_batch_size, explain=explain, on_progress=bar.update,
+            settings=settings,
         )
     console.print(
         f"{result.scanned} post dipindai ({result.posts_per_second:.1f} post/detik), "

@@ -104,7 +104,7 @@ def predict_cmd(
         except UnicodeDecodeError:
             problems.append(f"{input}:{n}: bukan UTF-8 yang valid")
     clf = load_classifier(mv, settings)
-    extractor = EvidenceExtractor.from_settings() if evidence else None
+    extractor = EvidenceExtractor.from_settings(settings) if evidence else None
     preds = clf.predict([r["text"] for r in items], batch_size=settings.scan_batch_size)
 
     def rows() -> Iterator[str]:

@@ -38,6 +38,7 @@ from spacy.pipeline import EntityRuler
 
 from netral.elections import Contestant, Election, Party, load_elections
 from netral.normalise import HASHTAG, split_hashtag
+from netral.settings import Settings
 from netral.vocabulary import EvidenceLabel
 
 CANDIDATE = EvidenceLabel.CANDIDATE
@@ -144,11 +145,14 @@ class EvidenceExtractor:
         self._hashtag_terms.sort(key=lambda term: -len(term.text))
 
     @classmethod
-    def from_settings(cls) -> EvidenceExtractor:
-        """The extractor for the configured elections directory, built once per process."""
-        from netral.settings import get_settings
+    def for_directory(cls, directory: Path) -> EvidenceExtractor:
+        """The extractor for the election files in ``directory``, built once per process and directory."""
+        return _cached_extractor(directory.resolve())
 
-        return _cached_extractor(get_settings().elections_dir.resolve())
+    @classmethod
+    def from_settings(cls, settings: Settings) -> EvidenceExtractor:
+        """The extractor for ``settings.elections_dir`` (the caller's settings, never a global)."""
+        return cls.for_directory(settings.elections_dir)
 
     # --- extraction ---------------------------------------------------------------------------------
 

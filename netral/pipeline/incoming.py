@@ -21,11 +21,11 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 from pydantic_core import ErrorDetails
 
-from netral.localtime import DEFAULT_ZONE_NAME, zone
+from netral.localtime import zone
 from netral.pipeline.roster import normalise_handle, normalise_platform
+from netral.settings import Settings
 from netral.vocabulary import PostKind
 
-DEFAULT_MAX_TEXT_CHARS = 20_000
 REQUIRED = ("platform", "post_id", "author", "created_at", "text")
 FIELDS = (*REQUIRED, "url", "kind")
 
@@ -107,14 +107,14 @@ class IncomingPost(BaseModel):
     @field_validator("created_at", mode="before")
     @classmethod
     def _created_at(cls, value: object, info: ValidationInfo) -> datetime:
-        return parse_time(value, _setting(info, "default_timezone", DEFAULT_ZONE_NAME))
+        return parse_time(value, _setting(info, "default_timezone", Settings.model_fields["default_timezone"].default))
 
     @field_validator("text")
     @classmethod
     def _text(cls, value: str, info: ValidationInfo) -> str:
         if not value.strip():
             raise ValueError("teks kosong")
-        limit = _setting(info, "max_text_chars", DEFAULT_MAX_TEXT_CHARS)
+        limit = _setting(info, "max_text_chars", Settings.model_fields["max_text_chars"].default)
         if len(value) > limit:
             raise ValueError(f"teks terlalu panjang ({len(value):,} karakter > {limit:,})")
         if "\x00" in value:
@@ -169,7 +169,7 @@ def _reason(error: ErrorDetails, raw: dict[str, Any]) -> str:
     return error["msg"]
 
 
-def parse_post(raw: object, settings: Any | None = None) -> IncomingPost:
+def parse_post(raw: object, settings: Settings | None = None) -> IncomingPost:
     """Validate one raw record into an :class:`IncomingPost`, or raise :class:`RecordError` naming the field.
 
     ``settings`` (a :class:`netral.settings.Settings`) supplies the text limit and the default zone.

@@ -24,6 +24,7 @@ from netral.elections import Election, load_elections
 from netral.models.classifier import Classifier
 from netral.models.explain import gradient_x_input
 from netral.pipeline.evidence import EvidenceExtractor
+from netral.settings import Settings, get_settings
 from netral.vocabulary import FlagStatus
 
 
@@ -88,10 +89,18 @@ def scan(
     elections: Sequence[Election] | None = None,
     explain: bool = True,
     on_progress: Callable[[int], None] | None = None,
+    settings: Settings | None = None,
 ) -> ScanResult:
+    """Score the posts ``clf`` has not scored yet, flag those above threshold, attach evidence.
+
+    The evidence extractor and the elections come from the arguments, else from ``settings.elections_dir``
+    (the caller's settings; the process settings only when a caller passes neither).
+    """
     filt = filt or ScanFilter()
-    extractor = extractor or EvidenceExtractor.from_settings()
-    elections = list(elections) if elections is not None else load_elections()
+    if extractor is None or elections is None:
+        directory = (settings or get_settings()).elections_dir
+        extractor = extractor or EvidenceExtractor.for_directory(directory)
+        elections = list(elections) if elections is not None else load_elections(directory)
     version = clf.name
     with factory() as session:
         todo = pending_posts(session, version, filt)

@@ -15,13 +15,12 @@ from netral.db.schema import AuditRecord, User
 from netral.review import users as user_service
 from netral.review.errors import ReviewError
 from netral.review.roles import MANAGE_USERS, READ_AUDIT, ROLES
-from netral.serve.deps import flash, get_db, render, require
+from netral.serve.deps import flash, get_db, render, require, settings_of
 from netral.serve.security import require_csrf
 
 router = APIRouter(include_in_schema=False)
 admins = require(MANAGE_USERS)
 auditors = require(READ_AUDIT)
-AUDIT_PAGE = 50
 
 
 def _users_page(request: Request, db: Session, user: User, **extra: Any) -> Response:
@@ -120,10 +119,11 @@ def audit_page(request: Request, page: int = 1, actor: str = "", action: str = "
         stmt = stmt.where(AuditRecord.action.like(f"{action}%"))
     total = db.scalar(select(func.count()).select_from(stmt.subquery())) or 0
     page = max(page, 1)
-    records = list(db.scalars(stmt.order_by(AuditRecord.id.desc()).limit(AUDIT_PAGE)
-                              .offset((page - 1) * AUDIT_PAGE)))
+    size = settings_of(request).audit_page_size
+    records = list(db.scalars(stmt.order_by(AuditRecord.id.desc()).limit(size)
+                              .offset((page - 1) * size)))
     problems = audit.verify_chain(db) if check else None
     return render(request, "audit.html", {
-        "records": records, "total": total, "page": page, "pages": max((total + AUDIT_PAGE - 1) // AUDIT_PAGE, 1),
+        "records": records, "total": total, "page": page, "pages": max((total + size - 1) // size, 1),
         "actor": actor, "action": action, "problems": problems, "head": audit.head_hash(db), "checked": bool(check),
     }, user=user)

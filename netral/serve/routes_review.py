@@ -29,7 +29,6 @@ from netral.vocabulary import FlagStatus
 router = APIRouter(include_in_schema=False)
 reviewers = require(FIRST_REVIEW | SECOND_REVIEW)
 supervisors = require(SECOND_REVIEW)
-PAGE_SIZE = 25
 
 
 def _date(value: str | None) -> date | None:
@@ -55,7 +54,8 @@ def queue_page(request: Request, status: str = "open", election: str = "", unit:
                            date_to=_date(date_to))
     page = max(page, 1)
     total = queue.count_flags(db, flt)
-    flags = queue.list_flags(db, flt, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
+    size = settings_of(request).queue_page_size
+    flags = queue.list_flags(db, flt, limit=size, offset=(page - 1) * size)
     now = utcnow()
     claimants = {u.id: u for u in db.scalars(select(User).where(User.id.in_({f.claimed_by for f in flags
                                                                               if f.claimed_by})))}
@@ -66,7 +66,7 @@ def queue_page(request: Request, status: str = "open", election: str = "", unit:
                "date_from": date_from, "date_to": date_to}
     query = urlencode({k: v for k, v in filters.items() if v})
     return render(request, "queue.html", {
-        "rows": rows, "total": total, "page": page, "pages": max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1),
+        "rows": rows, "total": total, "page": page, "pages": max((total + size - 1) // size, 1),
         "filters": filters, "filter_query": query, "facets": queue.facets(db), "counts": queue.status_counts(db),
         "categories": decisions.CATEGORIES, "statuses": queue.STATUSES,
     }, user=user)

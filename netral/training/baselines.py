@@ -16,6 +16,7 @@ from sklearn.pipeline import FeatureUnion, Pipeline
 
 from netral.normalise import normalise
 from netral.pipeline.evidence import EvidenceExtractor
+from netral.settings import DEFAULT_ELECTIONS_DIR
 from netral.training.data import Example
 
 
@@ -43,7 +44,8 @@ class GazetteerBaseline:
     threshold = 1.0
 
     def __init__(self, extractor: EvidenceExtractor | None = None) -> None:
-        self.extractor = extractor or EvidenceExtractor.from_settings()
+        # Without one, the election files shipped with the code (the default of settings.elections_dir).
+        self.extractor = extractor or EvidenceExtractor.for_directory(DEFAULT_ELECTIONS_DIR)
 
     def scores(self, texts: Sequence[str]) -> np.ndarray:
         return np.array([float(len(self.extractor.extract(t))) for t in texts])
