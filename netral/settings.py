@@ -52,13 +52,17 @@ class Settings(BaseSettings):
     require_second_review: bool = True
 
     # Web
-    secret_key: str = Field(default="dev-only-change-me", description="signs session cookies")
+    secret_key: str = Field(default="", description="signs session cookies; at least 32 characters, "
+                            "the server refuses to start without one unless dev_mode is on")
+    dev_mode: bool = Field(default=False, description="development only: a random secret key is generated "
+                           "and kept in data_dir/secret_key when none is set")
     host: str = "127.0.0.1"
     port: int = 8000
     login_max_attempts: int = 5
     login_window_seconds: int = 300
-    secure_cookies: bool = False
-    session_hours: int = Field(default=8, ge=1, description="a signed-in session lasts this long")
+    secure_cookies: bool = Field(default=True, description="Secure cookies and HSTS; set false only for "
+                                 "plain-HTTP development on 127.0.0.1")
+    session_hours: int = Field(default=8, ge=1, le=24 * 14, description="a web session's lifetime")
 
     @property
     def db_url(self) -> str:

@@ -375,7 +375,8 @@ def test_users_roles_and_tokens(env) -> None:  # type: ignore[no-untyped-def]
         user_service.set_role(s, _user(s, ids, "rudi"), "supervisor", actor=admin, reason="promosi")
         s.commit()
         change = s.scalars(select(AuditRecord).where(AuditRecord.action == "user.role_change")).one()
-        assert change.before == {"role": "reviewer"} and change.after == {"role": "supervisor"}
+        assert change.before == {"role": "reviewer"}
+        assert change.after == {"role": "supervisor", "username": "rudi", "sessions_ended": 0}
         assert change.actor == "adi" and change.reason == "promosi"
         with pytest.raises(ReviewError, match="terakhir"):
             user_service.set_role(s, admin, "reviewer", actor=admin)

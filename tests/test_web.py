@@ -340,8 +340,11 @@ def test_admin_user_and_token_pages(env: Env) -> None:
     login(admin, "adi")
     token = _token(admin, "/admin/users")
     r = _post(admin, "/admin/users", token, username="dewi", full_name="Dewi", role="reviewer",
-              password="kata-sandi-dewi-1")
-    assert r.status_code == 303
+              password="kata-sandi-dewi-1")  # a password field is ignored: the admin never sets one
+    assert r.status_code == 200 and "Tautan penyiapan untuk dewi" in r.text
+    link = r.text.split('<pre class="token"><code>')[1].split("</code>")[0]
+    assert "/setup/nts_" in link
+    assert login(env.client(), "dewi", "kata-sandi-dewi-1").status_code == 401
     r = _post(admin, f"/admin/users/{env.ids['ana']}/tokens", token, name="crawler-bkpsdm")
     assert r.status_code == 200 and "tidak akan ditampilkan lagi" in r.text
     plain = r.text.split('<pre class="token"><code>')[1].split("</code>")[0]

@@ -31,8 +31,10 @@ def sqlite_url(tmp_path: Path) -> str:
 
 
 def settings_for(url: str, tmp_path: Path, **overrides: Any) -> Settings:
-    values: dict[str, Any] = {"database_url": url, "data_dir": tmp_path / "var", "secret_key": "test-secret-key",
-                              "login_max_attempts": 3, "login_window_seconds": 300}
+    values: dict[str, Any] = {"database_url": url, "data_dir": tmp_path / "var",
+                              "secret_key": "netral-test-secret-key-for-tests-only",
+                              # Plain-HTTP TestClient: the documented localhost opt-out of Secure cookies.
+                              "secure_cookies": False, "login_max_attempts": 3, "login_window_seconds": 300}
     values.update(overrides)
     return Settings(**values)
 

@@ -81,8 +81,10 @@ def run_model_and_review_steps(serve: bool, epochs: int | None) -> None:
     for username, role, _, password in DEMO_USERS:
         console.print(f"  {role:<11} {username:<12} kata sandi: {password}")
     if serve:
-        from netral.cli.serve import serve as serve_cmd
+        from netral.cli.serve import run_server
 
-        serve_cmd(host=None, port=None)
+        # The demo is a laptop on 127.0.0.1 over plain HTTP with printed passwords: development mode
+        # (a random secret key generated once and kept in data_dir/secret_key), cookies without Secure.
+        run_server(settings.model_copy(update={"dev_mode": True, "secure_cookies": False}), None, None)
     else:
         raise typer.Exit(0)

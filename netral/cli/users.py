@@ -25,21 +25,49 @@ def add(
     username: str = typer.Argument(..., help="nama pengguna (huruf kecil)"),
     role: str = typer.Option(..., "--role", help=f"peran: {', '.join(ROLES)}"),
     full_name: str = typer.Option("", "--full-name", help="nama lengkap"),
-    password_stdin: bool = typer.Option(False, "--password-stdin", help="baca kata sandi dari baris pertama stdin"),
+    password_stdin: bool = typer.Option(False, "--password-stdin",
+                                        help="operator lokal: baca kata sandi dari baris pertama stdin (mis. admin "
+                                             "pertama); tanpa ini dicetak tautan penyiapan sekali pakai"),
 ) -> None:
-    """Create a user; the password is read from stdin or prompted for, never taken as an argument."""
-    if password_stdin:
-        password = sys.stdin.readline().rstrip("\r\n")
-    else:
-        password = typer.prompt("Kata sandi", hide_input=True, confirmation_prompt="Ulangi kata sandi")
+    """Create a user. By default prints a one-time setup link: its owner chooses the password."""
     with _sessions()() as session:
         try:
-            user = user_service.create_user(session, username=username, role=role, password=password,
-                                            full_name=full_name)
+            if password_stdin:
+                password = sys.stdin.readline().rstrip("\r\n")
+                user = user_service.create_user(session, username=username, role=role, password=password,
+                                                full_name=full_name)
+                plain = None
+            else:
+                user, plain = user_service.invite(session, username=username, role=role, full_name=full_name)
         except ReviewError as exc:
             raise fail(exc.message) from None
         session.commit()
         console.print(f"Pengguna {user.username} ({ROLES[user.role]}) dibuat.")
+    if plain is not None:
+        _print_setup(plain)
+
+
+def _print_setup(plain: str) -> None:
+    settings = get_settings()
+    scheme = "https" if settings.secure_cookies else "http"
+    typer.echo(f"{scheme}://{settings.host}:{settings.port}/setup/{plain}")
+    typer.echo(f"Tautan penyiapan sekali pakai, berlaku {user_service.SETUP_HOURS} jam; kirim kepada pemiliknya. "
+               "Ganti alamat bila server berada di balik proxy.", err=True)
+
+
+@app.command("reset")
+def reset(
+    username: str = typer.Argument(...),
+    reason: str = typer.Option("", "--reason", help="alasan (masuk log audit)"),
+) -> None:
+    """Forgotten password: the old one stops working, every session ends, a new setup link is printed."""
+    with _sessions()() as session:
+        user = user_service.get_user(session, username)
+        if user is None:
+            raise fail(f"pengguna {username!r} tidak ada")
+        plain = user_service.reset_password(session, user, actor=None, reason=reason)
+        session.commit()
+    _print_setup(plain)
 
 
 @app.command("list")

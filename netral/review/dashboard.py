@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from netral.db.schema import Account, Flag, Post
+from netral.db.schema import Account, AuditRecord, Flag, Post, User
+from netral.db.types import utcnow
 from netral.localtime import WIB
 from netral.review.queue import STATUSES, top_category
 from netral.vocabulary import OPEN_STATUSES, FlagStatus
@@ -92,3 +93,39 @@ def build(session: Session, *, election: str | None = None, weeks: int = 12) -> 
         total=total,
         elections=elections,
     )
+
+
+@dataclass(frozen=True)
+class PrivilegeGrant:
+    at: datetime
+    actor: str
+    username: str
+    role: str
+    action: str
+
+
+PRIVILEGED_ROLES = ("supervisor", "admin")
+
+
+def privilege_grants(session: Session, *, days: int = 30, now: datetime | None = None) -> list[PrivilegeGrant]:
+    """Accounts that received the supervisor or admin role lately, newest first, from the audit log.
+
+    A supervisor verifies cases; one admin could otherwise invite a second identity and verify alone
+    (issue 11, finding 3). Shown on everyone's dashboard so a new supervisor is noticed by colleagues.
+    """
+    since = (now or utcnow()) - timedelta(days=days)
+    rows = session.scalars(select(AuditRecord).where(AuditRecord.at >= since,
+                                                     AuditRecord.action.in_(("user.create", "user.role_change")))
+                           .order_by(AuditRecord.id.desc()).limit(200))
+    grants: list[PrivilegeGrant] = []
+    for rec in rows:
+        after = rec.after or {}
+        role = str(after.get("role", ""))
+        if role not in PRIVILEGED_ROLES:
+            continue
+        username = str(after.get("username") or "")
+        if not username:
+            user = session.get(User, int(rec.entity_id)) if rec.entity_id.isdigit() else None
+            username = user.username if user is not None else f"#{rec.entity_id}"
+        grants.append(PrivilegeGrant(rec.at, rec.actor, username, role, rec.action))
+    return grants

@@ -24,7 +24,7 @@ from netral.serve import (
     routes_training,
 )
 from netral.serve.deps import make_templates
-from netral.serve.security import LoginThrottle, SecurityHeaders
+from netral.serve.security import LoginThrottle, SecurityHeaders, resolve_secret_key
 from netral.settings import Settings, get_settings
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -32,8 +32,13 @@ STATIC_DIR = Path(__file__).parent / "static"
 
 def create_app(settings: Settings | None = None, *,
                retrain_runner: Callable[[int], None] | None = None) -> FastAPI:
-    """Build the app for one database; tests pass their own settings (and a fake retraining runner)."""
+    """Build the app for one database; tests pass their own settings (and a fake retraining runner).
+
+    Raises ``InsecureConfig`` without a strong secret key (unless ``dev_mode``): whatever runs the
+    app (``netral serve``, another ASGI server) then fails at start instead of serving forgeable cookies.
+    """
     settings = settings or get_settings()
+    secret_key = resolve_secret_key(settings)
     app = FastAPI(title="Netral API", version="1", docs_url=None, redoc_url=None, openapi_url="/openapi.json",
                   description="Antarmuka mesin Netral: kirim post dari akun ASN yang terdaftar di roster.")
     engine = make_engine(settings.db_url)
@@ -46,7 +51,8 @@ def create_app(settings: Settings | None = None, *,
     app.state.train_threads = {}
 
     # Order matters: the session middleware must wrap the routes; security headers wrap everything.
-    app.add_middleware(SessionMiddleware, secret_key=settings.secret_key, session_cookie="netral_session",
+    # The signed cookie carries only the server-side session token, the CSRF token and flash messages.
+    app.add_middleware(SessionMiddleware, secret_key=secret_key, session_cookie="netral_session",
                        max_age=settings.session_hours * 3600, same_site="lax", https_only=settings.secure_cookies)
     app.add_middleware(SecurityHeaders, hsts=settings.secure_cookies)
     errors.install(app)

@@ -13,14 +13,14 @@ from starlette.responses import Response
 from starlette.templating import Jinja2Templates
 
 from netral.db.schema import User
-from netral.review import present
+from netral.review import present, sessions
 from netral.review.queue import STATUSES
 from netral.review.roles import ROLES
 from netral.serve.security import csrf_token
 from netral.settings import Settings
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
-SESSION_USER = "uid"
+SESSION_TOKEN = "sid"  # the server-side session token (netral.review.sessions)
 
 
 class LoginRequired(Exception):
@@ -55,12 +55,12 @@ def get_db(request: Request) -> Iterator[Session]:
 
 
 def optional_user(request: Request, db: Session = Depends(get_db)) -> User | None:
-    uid = request.session.get(SESSION_USER)
-    if not isinstance(uid, int):
+    token = request.session.get(SESSION_TOKEN)
+    if not isinstance(token, str):
         return None
-    user = db.get(User, uid)
-    # Checked on every request so deactivating a user ends their sessions at once.
-    return user if user is not None and user.active else None
+    # Checked against the database on every request, so logout, a password change or deactivation
+    # ends the session at once, even for a copied cookie.
+    return sessions.user_for(db, token)
 
 
 def current_user(request: Request, user: User | None = Depends(optional_user)) -> User:

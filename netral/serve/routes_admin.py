@@ -14,6 +14,7 @@ from netral import audit
 from netral.db.schema import AuditRecord, User
 from netral.review import users as user_service
 from netral.review.errors import ReviewError
+from netral.review.passwords import MIN_PASSWORD_CHARS
 from netral.review.roles import MANAGE_USERS, READ_AUDIT, ROLES
 from netral.serve.deps import flash, get_db, render, require, settings_of
 from netral.serve.security import require_csrf
@@ -25,7 +26,7 @@ auditors = require(READ_AUDIT)
 
 def _users_page(request: Request, db: Session, user: User, **extra: Any) -> Response:
     return render(request, "users.html", {"users": user_service.list_users(db), "tokens": user_service.list_tokens(db),
-                                          "roles": ROLES, "min_password": user_service.MIN_PASSWORD_CHARS, **extra},
+                                          "roles": ROLES, "min_password": MIN_PASSWORD_CHARS, **extra},
                   user=user)
 
 
@@ -48,13 +49,21 @@ def _refused(request: Request, db: Session, exc: ReviewError) -> Response:
 
 @router.post("/admin/users", dependencies=[Depends(require_csrf)])
 def create_user(request: Request, username: str = Form(""), full_name: str = Form(""), role: str = Form(""),
-                password: str = Form(""), user: User = Depends(admins), db: Session = Depends(get_db)) -> Response:
+                user: User = Depends(admins), db: Session = Depends(get_db)) -> Response:
+    """The new user gets a one-time setup link and chooses their own password; the admin never knows it."""
     try:
-        created = user_service.create_user(db, username=username, role=role, password=password, full_name=full_name,
-                                           actor=user)
+        created, plain = user_service.invite(db, username=username, role=role, full_name=full_name, actor=user)
     except ReviewError as exc:
         return _refused(request, db, exc)
-    return _done(request, db, f"Pengguna {created.username} dibuat.")
+    db.commit()
+    return _setup_shown(request, db, user, created, plain)
+
+
+def _setup_shown(request: Request, db: Session, admin: User, target: User, plain: str) -> Response:
+    # Rendered directly, never put in the (client-side) session cookie: the link is shown once.
+    link = f"{str(request.base_url).rstrip('/')}/setup/{plain}"
+    return _users_page(request, db, admin, new_setup={"username": target.username, "link": link,
+                                                      "hours": user_service.SETUP_HOURS})
 
 
 def _target(db: Session, user_id: int) -> User:
@@ -84,6 +93,19 @@ def toggle_active(request: Request, user_id: int, active: str = Form(""), user: 
     except ReviewError as exc:
         return _refused(request, db, exc)
     return _done(request, db, f"{target.username} {'diaktifkan' if active == '1' else 'dinonaktifkan'}.")
+
+
+@router.post("/admin/users/{user_id}/reset", dependencies=[Depends(require_csrf)])
+def reset_password(request: Request, user_id: int, reason: str = Form(""), user: User = Depends(admins),
+                   db: Session = Depends(get_db)) -> Response:
+    """Forgotten password: the old one stops working and a new setup link is shown once."""
+    try:
+        target = _target(db, user_id)
+        plain = user_service.reset_password(db, target, actor=user, reason=reason)
+    except ReviewError as exc:
+        return _refused(request, db, exc)
+    db.commit()
+    return _setup_shown(request, db, user, target, plain)
 
 
 @router.post("/admin/users/{user_id}/tokens", dependencies=[Depends(require_csrf)])

@@ -1,7 +1,8 @@
-"""Sign-in and sign-out.
+"""Sign-in, sign-out, one's own password, and the one-time setup link of a new account.
 
 Failed logins are throttled per username and client address; reaching the limit is written to the
-audit log (a guessing attack on an inspector's account is itself worth knowing about).
+audit log (a guessing attack on an inspector's account is itself worth knowing about). Sessions are
+rows in the database (``netral.review.sessions``): logout revokes the row, so a copied cookie dies too.
 """
 
 from __future__ import annotations
@@ -15,8 +16,11 @@ from starlette.responses import Response
 
 from netral import audit
 from netral.db.schema import User
+from netral.review import sessions
 from netral.review import users as user_service
-from netral.serve.deps import SESSION_USER, get_db, optional_user, render, safe_next
+from netral.review.errors import ReviewError
+from netral.review.passwords import MIN_PASSWORD_CHARS
+from netral.serve.deps import SESSION_TOKEN, current_user, flash, get_db, optional_user, render, safe_next
 from netral.serve.security import CSRF_SESSION_KEY, LoginThrottle, require_csrf
 from netral.vocabulary import Role
 
@@ -70,16 +74,81 @@ def login_submit(request: Request, username: str = Form(""), password: str = For
                       status_code=401)
     throttle.reset(name, ip)
     audit.append(db, actor=user.username, action="auth.login", entity="user", entity_id=user.id, after={"ip": ip})
-    db.commit()
-    # A fresh session (and CSRF token) at login, so a session planted before sign-in is useless.
-    request.session.clear()
-    request.session[SESSION_USER] = user.id
-    request.session[CSRF_SESSION_KEY] = secrets.token_urlsafe(32)
+    _begin_session(request, db, user)
     target = safe_next(next)
     return RedirectResponse(target if target != "/" else HOME_BY_ROLE.get(user.role, "/"), status_code=303)
 
 
-@router.post("/logout", dependencies=[Depends(require_csrf)])
-def logout(request: Request) -> Response:
+def _begin_session(request: Request, db: Session, user: User) -> None:
+    """A fresh server-side session (and CSRF token), so a session planted before sign-in is useless."""
+    token = sessions.start(db, user, ip=_client_ip(request), hours=request.app.state.settings.session_hours)
+    db.commit()
     request.session.clear()
+    request.session[SESSION_TOKEN] = token
+    request.session[CSRF_SESSION_KEY] = secrets.token_urlsafe(32)
+
+
+@router.post("/logout", dependencies=[Depends(require_csrf)])
+def logout(request: Request, db: Session = Depends(get_db)) -> Response:
+    token = request.session.get(SESSION_TOKEN)
+    if isinstance(token, str):
+        sessions.revoke(db, token, "logout")
+        db.commit()
+    request.session.clear()
+    return RedirectResponse("/login", status_code=303)
+
+
+# --- one's own account ------------------------------------------------------------------------------
+
+@router.get("/account")
+def account_page(request: Request, user: User = Depends(current_user), db: Session = Depends(get_db)) -> Response:
+    return render(request, "account.html", {"min_password": MIN_PASSWORD_CHARS,
+                                            "live_sessions": sessions.live_count(db, user.id)}, user=user)
+
+
+@router.post("/account/password", dependencies=[Depends(require_csrf)])
+def change_password(request: Request, current: str = Form(""), new: str = Form(""), repeat: str = Form(""),
+                    user: User = Depends(current_user), db: Session = Depends(get_db)) -> Response:
+    """Every session of the user ends (a stolen cookie too); this browser gets a new one."""
+    try:
+        if new != repeat:
+            raise ReviewError("kata sandi baru dan ulangannya tidak sama", "invalid")
+        user_service.change_password(db, user, current=current[:300], new=new[:300])
+    except ReviewError as exc:
+        db.rollback()
+        return render(request, "account.html", {"min_password": MIN_PASSWORD_CHARS, "error": exc.message,
+                                                "live_sessions": sessions.live_count(db, user.id)},
+                      user=user, status_code=400)
+    _begin_session(request, db, user)
+    flash(request, "Kata sandi diganti. Semua sesi lain telah diakhiri.", "success")
+    return RedirectResponse("/account", status_code=303)
+
+
+# --- setup link of a new (or reset) account --------------------------------------------------------
+
+@router.get("/setup/{token}")
+def setup_page(request: Request, token: str, db: Session = Depends(get_db)) -> Response:
+    target = user_service.user_for_setup(db, token[:200])
+    if target is None:
+        return render(request, "setup.html", {"invalid": True}, status_code=404)
+    return render(request, "setup.html", {"username": target.username, "token": token,
+                                          "min_password": MIN_PASSWORD_CHARS})
+
+
+@router.post("/setup/{token}", dependencies=[Depends(require_csrf)])
+def setup_submit(request: Request, token: str, new: str = Form(""), repeat: str = Form(""),
+                 db: Session = Depends(get_db)) -> Response:
+    target = user_service.user_for_setup(db, token[:200])
+    if target is None:
+        return render(request, "setup.html", {"invalid": True}, status_code=404)
+    try:
+        if new != repeat:
+            raise ReviewError("kata sandi dan ulangannya tidak sama", "invalid")
+        user = user_service.complete_setup(db, token, new[:300])
+    except ReviewError as exc:
+        db.rollback()
+        return render(request, "setup.html", {"username": target.username, "token": token, "error": exc.message,
+                                              "min_password": MIN_PASSWORD_CHARS}, status_code=400)
+    db.commit()
+    flash(request, f"Kata sandi untuk {user.username} telah disimpan. Silakan masuk.", "success")
     return RedirectResponse("/login", status_code=303)

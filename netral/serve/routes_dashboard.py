@@ -31,4 +31,5 @@ def dashboard_page(request: Request, election: str = "", user: User = Depends(vi
                          title="Flag per unit kerja", names=("Semua flag", "Dikonfirmasi"))
     return render(request, "dashboard.html", {"data": data, "weekly_chart": weekly, "unit_chart": units,
                                               "election": election, "statuses": STATUSES,
-                                              "categories": CATEGORIES}, user=user)
+                                              "categories": CATEGORIES,
+                                              "grants": dashboard.privilege_grants(db)}, user=user)

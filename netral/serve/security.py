@@ -7,17 +7,24 @@ below is the second wall: no inline script may run, so even a missed escape cann
 from __future__ import annotations
 
 import hmac
+import os
 import secrets
 import threading
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 
 from fastapi import HTTPException, Request
 from starlette.middleware.base import BaseHTTPMiddleware
 from starlette.responses import Response
 from starlette.types import ASGIApp
 
+from netral.settings import Settings
+
+MIN_SECRET_CHARS = 32
+# Keys that were ever published as defaults (in this repository or its docs) are never accepted.
+KNOWN_DEFAULT_KEYS = frozenset({"dev-only-change-me", "change-me", "changeme", "secret", "test-secret-key"})
 CSRF_SESSION_KEY = "csrf"
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"
@@ -28,6 +35,48 @@ CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' 
 # same file); it carries no script at all, and only Netral's own report page may frame it.
 REPORT_CSP = ("default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'; "
               "frame-ancestors 'self'")
+
+
+class InsecureConfig(RuntimeError):
+    """The server refuses to start: the message says what to set (for the operator, in Indonesian)."""
+
+
+def _dev_key_file(settings: Settings) -> Path:
+    return settings.data_dir / "secret_key"
+
+
+def _load_or_create_dev_key(path: Path) -> str:
+    """A random key kept next to the development database, so sessions survive a restart."""
+    if path.is_file():
+        key = path.read_text(encoding="utf-8").strip()
+        if len(key) >= MIN_SECRET_CHARS:
+            return key
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(key + "\n")
+    return key
+
+
+def resolve_secret_key(settings: Settings) -> str:
+    """The key that signs session cookies, or ``InsecureConfig``.
+
+    A public or short key lets anyone forge a session cookie (issue 11, finding 2), so outside the
+    explicit development mode the server does not start with one, whatever address it listens on
+    (behind a reverse proxy it listens on 127.0.0.1 too).
+    """
+    key = settings.secret_key.strip()
+    weak = not key or key in KNOWN_DEFAULT_KEYS or len(key) < MIN_SECRET_CHARS
+    if not weak:
+        return key
+    if settings.dev_mode:
+        return key if key and key not in KNOWN_DEFAULT_KEYS else _load_or_create_dev_key(_dev_key_file(settings))
+    raise InsecureConfig(
+        f"NETRAL_SECRET_KEY tidak diisi, terlalu pendek (minimal {MIN_SECRET_CHARS} karakter) atau nilai bawaan "
+        "publik; server tidak dijalankan. Buat kunci acak, mis. `python -c 'import secrets; "
+        "print(secrets.token_urlsafe(48))'`, dan simpan di NETRAL_SECRET_KEY. Untuk pengembangan lokal saja: "
+        "NETRAL_DEV_MODE=true.")
 
 
 def csrf_token(request: Request) -> str:
