@@ -57,7 +57,8 @@ def test_openapi_documents_the_post_fields(tmp_path) -> None:  # type: ignore[no
 
     from netral.serve.app import create_app
 
-    app = create_app(Settings(database_url=f"sqlite:///{tmp_path / 'x.db'}", data_dir=tmp_path))
+    app = create_app(Settings(database_url=f"sqlite:///{tmp_path / 'x.db'}", data_dir=tmp_path,
+                              secret_key="k" * 40))
     spec = TestClient(app).get("/openapi.json").json()
     body = spec["paths"]["/api/posts"]["post"]["requestBody"]["content"]["application/json"]["schema"]
     assert body["type"] == "array"
