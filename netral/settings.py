@@ -29,6 +29,8 @@ class Settings(BaseSettings):
         description="configs of past elections, used to mask contestants in training and evaluation data")
     labelled_dir: Path = REPO_ROOT / "data" / "labelled"
     slang_lexicon: Path = DEFAULT_LEXICON
+    evidence_words: Path = Field(default=REPO_ROOT / "data" / "lexicon" / "evidence_id.yaml",
+                                 description="Indonesian trigger/blocker words of the evidence extractor")
 
     # Models
     base_model: str | None = Field(

@@ -241,3 +241,24 @@ def test_from_settings_reads_the_given_settings_elections_dir(tmp_path: Path) ->
     extractor = EvidenceExtractor.from_settings(Settings(elections_dir=tmp_path))
     assert [e.id for e in extractor.elections] == [e.id for e in load_elections(tmp_path)]
     assert len(extractor.elections) < len(load_elections(shipped))
+
+
+def test_evidence_is_a_span_ruler_in_a_spacy_pipeline(extractor) -> None:  # type: ignore[no-untyped-def]
+    assert extractor.nlp.pipe_names == ["evidence_ruler"]
+    assert type(extractor.nlp.get_pipe("evidence_ruler")).__name__ == "SpanRuler"
+    assert extractor.nlp.lang == "id"
+
+
+def test_trigger_and_blocker_words_come_from_the_data_file(tmp_path: Path) -> None:
+    from netral.pipeline.evidence import DEFAULT_WORDS, load_words
+
+    assert DEFAULT_WORDS.parent == (REPO_ROOT / "data" / "lexicon")
+    elections = load_elections(REPO_ROOT / "data" / "elections")
+    text = "antrian nomor 2 di loket"
+    assert EvidenceExtractor(elections).extract(text) == []  # "antrian" blocks the number
+    words = load_words().model_copy(update={"number_blockers": ["loket"]})
+    assert [s.label for s in EvidenceExtractor(elections, words).extract(text)] == ["BALLOT_NUMBER"]
+    broken = tmp_path / "words.yaml"
+    broken.write_text("party_context: [partai]\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="words.yaml"):
+        load_words(broken)

@@ -6,15 +6,18 @@ election configs (:mod:`netral.elections`); nothing is hard-coded per candidate.
 
 How matching works:
 
-- spaCy's blank Indonesian tokenizer plus an EntityRuler with token patterns built from the configs; word
-  tokens match on LOWER (case-insensitive) except ``case_sensitive`` terms, and separators between words
-  ("Prabowo-Gibran", "Prabowo Gibran", "Sat-Set Tas-Tes") are optional so one config entry covers the ways
-  people write a name.
-- ``_BLOCK`` patterns compete in the same ruler and are dropped afterwards: the ruler keeps the longest match,
-  so "antrian nomor 2", "RT 02", "Nomor 2 Tahun 2024" or "Kabinet Indonesia Maju" swallow the shorter
-  evidence pattern inside them.
+- A spaCy pipeline: ``spacy.blank("id")`` with a ``span_ruler`` component whose token patterns are built
+  from the configs; word tokens match on LOWER (case-insensitive) except ``case_sensitive`` terms, and
+  separators between words ("Prabowo-Gibran", "Prabowo Gibran", "Sat-Set Tas-Tes") are optional so one
+  config entry covers the ways people write a name. The Indonesian words around the names (what makes a
+  number a ballot number, an address or a date; honorifics; party context) are data, in
+  ``data/lexicon/evidence_id.yaml`` beside the slang lexicon, not code.
+- ``_BLOCK`` patterns compete with the evidence patterns and are dropped afterwards: overlaps are resolved
+  with ``spacy.util.filter_spans`` (the longest span wins), so "antrian nomor 2", "RT 02", "Nomor 2 Tahun
+  2024" or "Kabinet Indonesia Maju" swallow the shorter evidence pattern inside them.
 - Hashtags are single tokens for the tokenizer, so a regex pass finds them and keeps those that a config
-  lists or that contain a candidate name or party name.
+  lists or that contain a candidate name or party name; they join the ruler's spans before the overlap
+  resolution.
 - A term may belong to several elections ("salam dua jari", "nomor 2"). Such a span is attributed to the
   election of the nearest unambiguous span in the same post ("Sam HC nomor 2" is the Malang pair), else to
   one whose campaign contains ``when`` (or whose voting day is nearest), else by type (pilpres, pileg, party
@@ -33,8 +36,12 @@ from pathlib import Path
 from typing import Any
 
 import spacy
+import yaml
+from pydantic import BaseModel, ConfigDict, ValidationError
+from spacy.lang.id import Indonesian
 from spacy.language import Language
-from spacy.pipeline import EntityRuler
+from spacy.tokens import Doc, Span
+from spacy.util import filter_spans
 
 from netral.elections import Contestant, Election, Party, load_elections
 from netral.normalise import HASHTAG, split_hashtag
@@ -55,32 +62,40 @@ _BLOCK = "_BLOCK"
 
 _SEPARATORS = ["-", "–", "—", "/", "&", "+", "_", ".", "'"]
 _OPTIONAL_SEP: dict[str, Any] = {"ORTH": {"IN": _SEPARATORS}, "OP": "?"}
-# Words that make an everyday abbreviation or symbol a party reference ("kader PKS", "lambang beringin").
-_PARTY_CONTEXT = ["partai", "parpol", "fraksi", "kader", "caleg", "dpp", "dpw", "dpd", "dpc", "ketum", "sekjen",
-                  "simpatisan"]
-_SYMBOL_CONTEXT = [*_PARTY_CONTEXT, "lambang", "logo", "bendera", "simbol", "atribut", "kaos"]
-# Honorifics may precede any candidate name; the span then includes them ("pak Ganjar Pranowo").
-_HONORIFICS = ["pak", "pak.", "bapak", "bpk", "bpk.", "bu", "ibu", "mas", "mbak", "cak", "gus", "abah", "bang", "kang",
-               "sam", "prof", "prof.", "dr.", "h.", "hj."]
-_NOMOR = ["nomor", "nomer", "nmr", "no", "no."]
-# Verbs that turn any ballot number (including a party's) into a vote call.
-_VOTE_TRIGGERS = ["coblos", "nyoblos", "mencoblos", "dicoblos", "coblosan"]
-# Nouns that only take a candidate pair's number.
-_PAIR_TRIGGERS = ["paslon", "capres", "cawapres", "cawali", "cawawali", "cawalkot", "cagub", "cabup"]
-# A number after these is an address, a queue, a room, a school or a date, not a ballot number.
-_NUMBER_BLOCKERS = [
-    "antrian", "antrean", "antri", "loket", "lantai", "lt", "lt.", "kamar", "ruang", "ruangan", "rumah", "jalan",
-    "jl", "jl.", "gang", "gg", "gg.", "blok", "rt", "rw", "rt.", "rw.", "kav", "kavling", "kios", "tanggal", "tgl",
-    "tgl.", "pukul", "jam", "halaman", "hal", "hal.", "hlm", "pasal", "ayat", "bab", "kelas", "meja", "kursi",
-    "pintu", "gedung", "gerbang", "gate", "tiket", "kode", "seri", "lampiran", "peserta", "juara", "peringkat",
-    "ranking", "regu", "kelompok", "sesi", "tahap", "gelombang", "angkatan", "jalur", "pos", "sd", "sdn", "smp",
-    "smpn", "sma", "sman", "smk", "smkn", "mi", "min", "mts", "mtsn", "man", "tk", "posyandu", "puskesmas",
-    "angka", "nopol", "plat",
-]
-# ...or before these: a regulation ("Nomor 2 Tahun 2024") or an amount ("nomor 2 ratus").
-_NUMBER_FOLLOWERS = ["tahun", "thn", "th", "th.", "ratus", "ribu", "rb", "juta", "jt", "puluh", "belas"]
-_NUMBER_WORDS = {1: "satu", 2: "dua", 3: "tiga", 4: "empat", 5: "lima", 6: "enam", 7: "tujuh", 8: "delapan",
-                 9: "sembilan"}
+DEFAULT_WORDS = Path(__file__).resolve().parents[2] / "data" / "lexicon" / "evidence_id.yaml"
+SPANS_KEY = "evidence"
+
+
+class EvidenceWords(BaseModel):
+    """The Indonesian trigger and blocker words (``data/lexicon/evidence_id.yaml``), validated on load."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    party_context: list[str]
+    symbol_context: list[str]
+    honorifics: list[str]
+    nomor: list[str]
+    vote_triggers: list[str]
+    pair_triggers: list[str]
+    support_verbs: list[str]
+    number_blockers: list[str]
+    number_followers: list[str]
+    number_words: dict[int, str]
+
+
+@lru_cache(maxsize=4)
+def load_words(path: Path = DEFAULT_WORDS) -> EvidenceWords:
+    """Read and check the word file; a broken file fails loudly naming the file and the field."""
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        return EvidenceWords.model_validate(raw)
+    except (OSError, yaml.YAMLError) as exc:
+        raise ValueError(f"{path}: {exc}") from None
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise ValueError(f"{path}: {'.'.join(map(str, first['loc']))}: {first['msg']}") from None
+
+
 _DIGITS: dict[str, Any] = {"TEXT": {"REGEX": r"^\d{1,4}$"}}
 _TYPE_PRIORITY = {"pilpres": 0, "pileg": 1, "party_list": 2, "pilkada": 3}
 _MIN_SUBSTRING = 5  # names at least this long are found inside run-together hashtags ("#tolakprabowo")
@@ -125,10 +140,14 @@ class _Candidate:
 class EvidenceExtractor:
     """Built once from the election configs; ``extract`` is then cheap (about a millisecond per post)."""
 
-    def __init__(self, elections: Sequence[Election]) -> None:
+    def __init__(self, elections: Sequence[Election], words: EvidenceWords | None = None) -> None:
         self.elections = list(elections)
+        self.words = words or load_words()
         self._by_id = {e.id: e for e in self.elections}
-        self.nlp: Language = _blank_indonesian()
+        # A pipeline of its own (spacy.blank("id") plus the ruler) that borrows the shared tokenizer:
+        # building spaCy's Indonesian tokenizer exceptions takes seconds, the pipeline itself nothing.
+        shared = _blank_indonesian()
+        self.nlp: Language = Indonesian(vocab=shared.vocab, create_tokenizer=lambda _nlp: shared.tokenizer)
         self._refs: dict[str, tuple[_Ref, ...]] = {}
         self._pattern_ids: dict[str, str] = {}
         self._hashtags: dict[str, _Ref] = {}
@@ -138,33 +157,29 @@ class EvidenceExtractor:
             self._add_election(election)
         self._add_ballot_numbers()
         self._add_number_blockers()
-        # The ruler is kept outside the shared pipeline so several extractors (other configs, tests) can
-        # reuse one tokenizer: building spaCy's Indonesian tokenizer exceptions takes seconds.
-        self._ruler = EntityRuler(self.nlp, name="evidence_ruler", overwrite_ents=True, validate=True)
-        self._ruler.add_patterns(self._patterns)
+        ruler = self.nlp.add_pipe("span_ruler", name="evidence_ruler",
+                                  config={"spans_key": SPANS_KEY, "validate": True, "overwrite": True})
+        ruler.add_patterns(self._patterns)  # type: ignore[attr-defined]
         self._hashtag_terms.sort(key=lambda term: -len(term.text))
 
     @classmethod
-    def for_directory(cls, directory: Path) -> EvidenceExtractor:
+    def for_directory(cls, directory: Path, words: Path = DEFAULT_WORDS) -> EvidenceExtractor:
         """The extractor for the election files in ``directory``, built once per process and directory."""
-        return _cached_extractor(directory.resolve())
+        return _cached_extractor(directory.resolve(), words.resolve())
 
     @classmethod
     def from_settings(cls, settings: Settings) -> EvidenceExtractor:
-        """The extractor for ``settings.elections_dir`` (the caller's settings, never a global)."""
-        return cls.for_directory(settings.elections_dir)
+        """The extractor for ``settings.elections_dir`` and ``settings.evidence_words`` (the caller's settings)."""
+        return cls.for_directory(settings.elections_dir, settings.evidence_words)
 
     # --- extraction ---------------------------------------------------------------------------------
 
     def extract(self, text: str, when: dt.datetime | None = None) -> list[EvidenceSpan]:
         """Sorted, non-overlapping evidence spans (the longest wins) with offsets into ``text``."""
-        doc = self._ruler(self.nlp.make_doc(text))
-        found = [
-            _Candidate(ent.label_, ent.start_char, ent.end_char, self._refs.get(ent.ent_id_, ()))
-            for ent in doc.ents
-        ]
-        found.extend(self._hashtag_candidates(text))
-        kept = _longest_non_overlapping(found)
+        doc = self.nlp(text)
+        spans = [*doc.spans[SPANS_KEY], *self._hashtag_spans(doc)]
+        kept = [_Candidate(span.label_, span.start_char, span.end_char, self._refs.get(span.id_, ()))
+                for span in sorted(filter_spans(spans), key=lambda span: span.start)]
         anchors = _anchors(kept)
         spans = []
         for candidate in kept:
@@ -175,11 +190,16 @@ class EvidenceExtractor:
                                       candidate.end, ref.election_id, ref.contestant))
         return sorted(spans, key=lambda span: span.start)
 
-    def _hashtag_candidates(self, text: str) -> Iterable[_Candidate]:
-        for match in HASHTAG.finditer(text):
+    def _hashtag_spans(self, doc: Doc) -> Iterable[Span]:
+        for match in HASHTAG.finditer(doc.text):
             ref = self._hashtag_ref(match.group(1))
-            if ref is not None:
-                yield _Candidate(CAMPAIGN_HASHTAG, match.start(), match.end(), (ref,))
+            if ref is None:
+                continue
+            span_id = f"h:{ref.election_id}:{ref.contestant}"
+            self._refs.setdefault(span_id, (ref,))
+            span = doc.char_span(match.start(), match.end(), label=CAMPAIGN_HASHTAG, span_id=span_id)
+            if span is not None:  # the tokenizer keeps a hashtag whole; a stray split is not evidence
+                yield span
 
     def _hashtag_ref(self, body: str) -> _Ref | None:
         listed = self._hashtags.get(body.casefold())
@@ -226,8 +246,9 @@ class EvidenceExtractor:
             self._refs[pattern_id] = (*self._refs[pattern_id], ref)
 
     def _add_terms(self, label: str, terms: Iterable[str], ref: _Ref, case_sensitive: Iterable[str] = (),
-                   context_only: Iterable[str] = (), context: Sequence[str] = _PARTY_CONTEXT,
+                   context_only: Iterable[str] = (), context: Sequence[str] | None = None,
                    honorific: bool = False) -> None:
+        context = self.words.party_context if context is None else context
         sensitive = set(case_sensitive)
         needs_context = {term.casefold() for term in context_only}
         for term in terms:
@@ -235,7 +256,7 @@ class EvidenceExtractor:
                 if term.casefold() in needs_context:
                     pattern = [{"LOWER": {"IN": list(context)}}, _OPTIONAL_SEP, *pattern]
                 elif honorific:
-                    self._add(label, [{"LOWER": {"IN": _HONORIFICS}}, *pattern], ref)
+                    self._add(label, [{"LOWER": {"IN": self.words.honorifics}}, *pattern], ref)
                 self._add(label, pattern, ref)
 
     def _term_patterns(self, term: str, case_sensitive: bool) -> list[list[dict[str, Any]]]:
@@ -281,7 +302,8 @@ class EvidenceExtractor:
         names = [party.name, *abbreviation, *party.aliases]
         controls = {"case_sensitive": party.case_sensitive, "context_only": party.context_only}
         self._add_terms(PARTY, names, ref, **controls)
-        self._add_terms(PARTY, party.symbols, ref, **controls, context=_SYMBOL_CONTEXT)
+        symbol_context = [*self.words.party_context, *self.words.symbol_context]
+        self._add_terms(PARTY, party.symbols, ref, **controls, context=symbol_context)
         self._add_terms(SLOGAN, party.slogans, ref, **controls)
         self._register_hashtags(party.hashtags, names, ref, party.case_sensitive, party.context_only)
 
@@ -311,44 +333,47 @@ class EvidenceExtractor:
             for party in election.parties:
                 if party.ballot_number is not None:
                     any_refs.setdefault(party.ballot_number, []).append(_Ref(election.id, party.label))
-        nomor: dict[str, Any] = {"LOWER": {"IN": _NOMOR}}
+        w = self.words
+        nomor: dict[str, Any] = {"LOWER": {"IN": w.nomor}}
         dot: dict[str, Any] = {"ORTH": ".", "OP": "?"}
         urut: dict[str, Any] = {"LOWER": "urut"}
         for number, refs in any_refs.items():
-            spelled = _number_token(number, words=True)
+            spelled = _number_token(number, w.number_words)
             for ref in refs:
                 self._add(BALLOT_NUMBER, [nomor, dot, urut, spelled], ref)
                 self._add(BALLOT_NUMBER, [{"LOWER": "no.urut"}, spelled], ref)
-                self._add(BALLOT_NUMBER, [{"LOWER": {"IN": _VOTE_TRIGGERS}}, {**nomor, "OP": "?"}, dot,
+                self._add(BALLOT_NUMBER, [{"LOWER": {"IN": w.vote_triggers}}, {**nomor, "OP": "?"}, dot,
                                           {**urut, "OP": "?"}, spelled], ref)
         for number, refs in pair_refs.items():
-            digits = _number_token(number, words=False)
+            digits = _number_token(number)
             for ref in refs:
-                self._add(BALLOT_NUMBER, [{"LOWER": {"IN": _PAIR_TRIGGERS}}, {**nomor, "OP": "?"}, dot,
-                                          {**urut, "OP": "?"}, _number_token(number, words=True)], ref)
+                self._add(BALLOT_NUMBER, [{"LOWER": {"IN": w.pair_triggers}}, {**nomor, "OP": "?"}, dot,
+                                          {**urut, "OP": "?"}, _number_token(number, w.number_words)], ref)
                 self._add(BALLOT_NUMBER, [{"LOWER": {"IN": ["nomor", "nomer"]}}, digits], ref)
                 self._add(BALLOT_NUMBER, [{"ORTH": f"{number:02d}"}], ref)
                 # "no.02" is one token; alone it is as often a house number, so it needs a vote word before it.
                 glued = {"LOWER": {"IN": sorted({f"no.{number}", f"no.{number:02d}"})}}
-                self._add(BALLOT_NUMBER, [{"LOWER": {"IN": [*_VOTE_TRIGGERS, *_PAIR_TRIGGERS, "pilih", "dukung"]}},
+                self._add(BALLOT_NUMBER, [{"LOWER": {"IN": [*w.vote_triggers, *w.pair_triggers, *w.support_verbs]}},
                                           glued], ref)
 
     def _add_number_blockers(self) -> None:
+        w = self.words
         separator: dict[str, Any] = {"ORTH": {"IN": ["/", "-", ".", ":"]}}
         blockers: list[list[dict[str, Any]]] = [
-            [{"LOWER": {"IN": _NUMBER_BLOCKERS}}, {"LOWER": {"IN": _NOMOR}, "OP": "?"}, _DIGITS],
-            [{"LOWER": {"IN": _NUMBER_BLOCKERS}}, _DIGITS, separator, _DIGITS],
-            [{"LOWER": {"IN": _NOMOR}}, _DIGITS, {"LOWER": {"IN": _NUMBER_FOLLOWERS}}],
+            [{"LOWER": {"IN": w.number_blockers}}, {"LOWER": {"IN": w.nomor}, "OP": "?"}, _DIGITS],
+            [{"LOWER": {"IN": w.number_blockers}}, _DIGITS, separator, _DIGITS],
+            [{"LOWER": {"IN": w.nomor}}, _DIGITS, {"LOWER": {"IN": w.number_followers}}],
             [_DIGITS, separator, _DIGITS, separator, _DIGITS],
         ]
         for pattern in blockers:
             self._add(_BLOCK, pattern, None)
 
 
-def _number_token(number: int, *, words: bool) -> dict[str, Any]:
+def _number_token(number: int, words: dict[int, str] | None = None) -> dict[str, Any]:
+    """The ways a ballot number is written: ``2``, ``02`` and, with ``words``, ``dua``."""
     forms = {str(number), f"{number:02d}"}
-    if words and number in _NUMBER_WORDS:
-        forms.add(_NUMBER_WORDS[number])
+    if words and number in words:
+        forms.add(words[number])
     return {"LOWER": {"IN": sorted(forms)}}
 
 
@@ -360,14 +385,6 @@ def _joins(pieces: Sequence[str]) -> set[str]:
     """Every run of consecutive pieces glued together, so multi-word names match split hashtags."""
     pieces = pieces[:12]
     return {"".join(pieces[i:j]) for i in range(len(pieces)) for j in range(i + 1, len(pieces) + 1)}
-
-
-def _longest_non_overlapping(candidates: Iterable[_Candidate]) -> list[_Candidate]:
-    kept: list[_Candidate] = []
-    for candidate in sorted(candidates, key=lambda c: (-(c.end - c.start), c.start)):
-        if all(candidate.end <= other.start or candidate.start >= other.end for other in kept):
-            kept.append(candidate)
-    return sorted(kept, key=lambda c: c.start)
 
 
 def _anchors(candidates: Iterable[_Candidate]) -> list[_Candidate]:
@@ -386,8 +403,8 @@ def _blank_indonesian() -> Language:
 
 
 @lru_cache(maxsize=4)
-def _cached_extractor(directory: Path) -> EvidenceExtractor:
-    return EvidenceExtractor(load_elections(directory))
+def _cached_extractor(directory: Path, words: Path) -> EvidenceExtractor:
+    return EvidenceExtractor(load_elections(directory), load_words(words))
 
 
 def highlight_segments(text: str, spans: Iterable[EvidenceSpan]) -> list[tuple[str, str | None]]:
