@@ -60,8 +60,15 @@ class Settings(BaseSettings):
                            "and kept in data_dir/secret_key when none is set")
     host: str = "127.0.0.1"
     port: int = 8000
-    login_max_attempts: int = 5
-    login_window_seconds: int = 300
+    login_max_attempts: int = Field(default=5, ge=1, description="failed logins per account before delays")
+    login_ip_max_attempts: int = Field(default=20, ge=1, description="failed logins per client address before "
+                                       "delays")
+    login_base_delay_seconds: float = Field(default=1.0, gt=0, description="first delay; doubles per failure")
+    login_max_delay_seconds: float = Field(default=300.0, gt=0, description="cap of the growing delay")
+    login_window_seconds: int = Field(default=900, ge=1, description="failures are forgotten this long after "
+                                      "the last one")
+    trusted_proxies: list[str] = Field(default_factory=list, description="reverse proxies (IPs or CIDRs, JSON "
+                                       "list) whose X-Forwarded-For gives the client address")
     secure_cookies: bool = Field(default=True, description="Secure cookies and HSTS; set false only for "
                                  "plain-HTTP development on 127.0.0.1")
     session_hours: int = Field(default=8, ge=1, le=24 * 14, description="a web session's lifetime")

@@ -132,33 +132,6 @@ def test_security_headers(env: Env) -> None:
     assert "<script>" not in r.text.replace('<script src="/static/app.js" defer></script>', "")
 
 
-def test_login_rate_limit_locks_and_is_audited(env: Env) -> None:
-    client = env.client()  # settings_for sets login_max_attempts=3
-    codes = [login(client, "rina", f"tebakan-salah-{i}").status_code for i in range(3)]
-    assert codes == [401, 401, 429]
-    # Even the right password is refused while locked.
-    r = login(client, "rina")
-    assert r.status_code == 429 and "dikunci" in r.text
-    assert client.get("/queue", follow_redirects=False).status_code == 303
-    with env.factory() as s:
-        lockouts = s.scalars(select(AuditRecord).where(AuditRecord.action == "auth.lockout")).all()
-        assert len(lockouts) == 1 and lockouts[0].entity_id == "rina"
-    # Another user from the same address is not affected.
-    assert login(client, "rudi").status_code == 303
-
-
-def test_login_lock_expires_after_window(env: Env) -> None:
-    client = env.client()
-    throttle = client.app.state.login_throttle  # type: ignore[attr-defined]
-    now = [1000.0]
-    throttle.clock = lambda: now[0]
-    for i in range(3):
-        login(client, "rina", f"salah-{i}-xxxxxx")
-    assert login(client, "rina").status_code == 429
-    now[0] += env.settings.login_window_seconds + 1
-    assert login(client, "rina").status_code == 303
-
-
 # --- CSRF -------------------------------------------------------------------------------------------
 
 def test_post_forms_without_csrf_token_are_refused(env: Env) -> None:

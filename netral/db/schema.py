@@ -210,6 +210,17 @@ class WebSession(Base):
     ip: Mapped[str] = mapped_column(String(64), default="")
 
 
+class LoginThrottle(Base):
+    """Failed logins per client address and per account name (``netral.review.throttle``)."""
+
+    __tablename__ = "login_throttle"
+    key: Mapped[str] = mapped_column(String(160), primary_key=True)  # "ip:<addr>" or "user:<name>"
+    failures: Mapped[int] = mapped_column(default=0)
+    first_at: Mapped[datetime]
+    last_at: Mapped[datetime] = mapped_column(index=True)
+    blocked_until: Mapped[datetime | None]
+
+
 class ApiToken(Base):
     __tablename__ = "api_tokens"
     id: Mapped[int] = mapped_column(primary_key=True)

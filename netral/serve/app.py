@@ -24,7 +24,7 @@ from netral.serve import (
     routes_training,
 )
 from netral.serve.deps import make_templates
-from netral.serve.security import LoginThrottle, SecurityHeaders, resolve_secret_key
+from netral.serve.security import SecurityHeaders, resolve_secret_key
 from netral.settings import Settings, get_settings
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -46,7 +46,6 @@ def create_app(settings: Settings | None = None, *,
     app.state.engine = engine
     app.state.sessions = sessionmaker(engine, expire_on_commit=False)
     app.state.templates = make_templates()
-    app.state.login_throttle = LoginThrottle(settings.login_max_attempts, settings.login_window_seconds)
     app.state.retrain_runner = retrain_runner or partial(routes_training.default_runner, settings=settings)
     app.state.train_threads = {}
 

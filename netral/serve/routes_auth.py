@@ -1,7 +1,8 @@
 """Sign-in, sign-out, one's own password, and the one-time setup link of a new account.
 
-Failed logins are throttled per username and client address; reaching the limit is written to the
-audit log (a guessing attack on an inspector's account is itself worth knowing about). Sessions are
+Failed logins are throttled per account and per client address in the database, with growing delays
+(``netral.review.throttle``); the first delay is written to the audit log (a guessing attack on an
+inspector's account is itself worth knowing about). Sessions are
 rows in the database (``netral.review.sessions``): logout revokes the row, so a copied cookie dies too.
 """
 
@@ -16,12 +17,13 @@ from starlette.responses import Response
 
 from netral import audit
 from netral.db.schema import User
-from netral.review import sessions
+from netral.review import sessions, throttle
 from netral.review import users as user_service
 from netral.review.errors import ReviewError
 from netral.review.passwords import MIN_PASSWORD_CHARS
 from netral.serve.deps import SESSION_TOKEN, current_user, flash, get_db, optional_user, render, safe_next
-from netral.serve.security import CSRF_SESSION_KEY, LoginThrottle, require_csrf
+from netral.serve.security import CSRF_SESSION_KEY, require_csrf
+from netral.settings import Settings
 from netral.vocabulary import Role
 
 router = APIRouter(include_in_schema=False)
@@ -31,7 +33,20 @@ HOME_BY_ROLE = {Role.REVIEWER: "/queue", Role.SUPERVISOR: "/queue", Role.ANALYST
 
 
 def _client_ip(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
+    settings: Settings = request.app.state.settings
+    return throttle.client_ip(request.client.host if request.client else None,
+                              request.headers.get("x-forwarded-for"), settings.trusted_proxies)
+
+
+def _policy(settings: Settings) -> throttle.Policy:
+    return throttle.Policy(account_free=settings.login_max_attempts, ip_free=settings.login_ip_max_attempts,
+                           base_delay_seconds=settings.login_base_delay_seconds,
+                           max_delay_seconds=settings.login_max_delay_seconds,
+                           window_seconds=settings.login_window_seconds)
+
+
+def _wait_text(seconds: int) -> str:
+    return f"{seconds} detik" if seconds < 120 else f"±{round(seconds / 60)} menit"
 
 
 @router.get("/")
@@ -52,27 +67,28 @@ def login_page(request: Request, next: str = "/", user: User | None = Depends(op
 @router.post("/login", dependencies=[Depends(require_csrf)])
 def login_submit(request: Request, username: str = Form(""), password: str = Form(""), next: str = Form("/"),
                  db: Session = Depends(get_db)) -> Response:
-    throttle: LoginThrottle = request.app.state.login_throttle
+    settings: Settings = request.app.state.settings
     name = username.strip().lower()[:80]
     ip = _client_ip(request)
     ctx = {"next": safe_next(next), "username": name}
-    if throttle.locked(name, ip):
-        minutes = max(1, round(throttle.retry_after(name, ip) / 60))
-        return render(request, "login.html", {**ctx, "error": f"Terlalu banyak percobaan gagal. Akun dikunci "
-                                                              f"sementara; coba lagi dalam ±{minutes} menit."},
+    wait = throttle.wait_seconds(db, name, ip)
+    if wait > 0:
+        # No password check while delayed: the delay must not become a free guessing channel.
+        return render(request, "login.html", {**ctx, "error": f"Terlalu banyak percobaan gagal. Coba lagi dalam "
+                                                              f"{_wait_text(wait)}."},
                       status_code=429)
-    user = user_service.authenticate(db, name, password)
+    user = user_service.authenticate(db, name, password[:300])
     if user is None:
-        if throttle.fail(name, ip):
-            audit.append(db, actor=name or "(kosong)", action="auth.lockout", entity="login", entity_id=name[:64],
-                         after={"ip": ip, "failures": throttle.max_attempts, "window_seconds": throttle.window},
-                         reason="batas percobaan login tercapai")
-            db.commit()
-            return render(request, "login.html", {**ctx, "error": "Terlalu banyak percobaan gagal. Akun dikunci "
-                                                                  "sementara untuk alamat ini."}, status_code=429)
+        outcome = throttle.record_failure(db, name, ip, _policy(settings))
+        if outcome.delay_started:
+            audit.append(db, actor=name or "(kosong)", action="auth.throttle", entity="login", entity_id=name[:64],
+                         after={"ip": ip, "account_failures": outcome.account_failures,
+                                "ip_failures": outcome.ip_failures, "delay_seconds": outcome.delay_seconds},
+                         reason="percobaan login gagal berulang: jeda bertambah")
+        db.commit()
         return render(request, "login.html", {**ctx, "error": "Nama pengguna atau kata sandi salah."},
                       status_code=401)
-    throttle.reset(name, ip)
+    throttle.record_success(db, name)
     audit.append(db, actor=user.username, action="auth.login", entity="user", entity_id=user.id, after={"ip": ip})
     _begin_session(request, db, user)
     target = safe_next(next)

@@ -1,4 +1,4 @@
-"""Browser-facing protections: CSRF tokens, security headers and login throttling.
+"""Browser-facing protections: the secret key check, CSRF tokens and security headers.
 
 Post text is hostile input (DESIGN invariant 6). Templates escape it; the Content-Security-Policy
 below is the second wall: no inline script may run, so even a missed escape cannot execute.
@@ -9,9 +9,6 @@ from __future__ import annotations
 import hmac
 import os
 import secrets
-import threading
-import time
-from collections import deque
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
@@ -121,44 +118,3 @@ class SecurityHeaders(BaseHTTPMiddleware):
         if self.hsts:
             headers["Strict-Transport-Security"] = "max-age=31536000"
         return response
-
-
-class LoginThrottle:
-    """Failed logins per (username, client IP) in a sliding window; locked once the limit is reached.
-
-    Kept in process memory: ``netral serve`` runs one worker. The lockout itself is audited by the
-    caller so a guessing attack leaves a trace.
-    """
-
-    def __init__(self, max_attempts: int, window_seconds: int, clock: Callable[[], float] = time.monotonic) -> None:
-        self.max_attempts = max_attempts
-        self.window = window_seconds
-        self.clock = clock
-        self._failures: dict[tuple[str, str], deque[float]] = {}
-        self._lock = threading.Lock()
-
-    def _recent(self, key: tuple[str, str], now: float) -> deque[float]:
-        q = self._failures.setdefault(key, deque())
-        while q and q[0] <= now - self.window:
-            q.popleft()
-        return q
-
-    def locked(self, username: str, ip: str) -> bool:
-        with self._lock:
-            return len(self._recent((username.lower(), ip), self.clock())) >= self.max_attempts
-
-    def retry_after(self, username: str, ip: str) -> int:
-        with self._lock:
-            q = self._recent((username.lower(), ip), self.clock())
-            return max(1, int(q[0] + self.window - self.clock())) if q else 0
-
-    def fail(self, username: str, ip: str) -> bool:
-        """Record a failure; True exactly when this failure triggers the lockout."""
-        with self._lock:
-            q = self._recent((username.lower(), ip), self.clock())
-            q.append(self.clock())
-            return len(q) == self.max_attempts
-
-    def reset(self, username: str, ip: str) -> None:
-        with self._lock:
-            self._failures.pop((username.lower(), ip), None)
