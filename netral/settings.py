@@ -45,6 +45,8 @@ class Settings(BaseSettings):
     default_timezone: str = Field(default="Asia/Jakarta", description="zone for export times without one")
     ingest_batch_size: int = 500
     api_max_posts: int = Field(default=5000, ge=1, description="most posts one POST /api/posts may carry")
+    max_body_bytes: int = Field(default=16 * 1024 * 1024, ge=1024, description="largest request body; "
+                                "larger ones get 413 before they are read")
     fetch_limit: int = Field(default=200, ge=1, description="`netral fetch` reads at most this many posts")
 
     # Review

@@ -24,7 +24,7 @@ from netral.serve import (
     routes_training,
 )
 from netral.serve.deps import make_templates
-from netral.serve.security import SecurityHeaders, resolve_secret_key
+from netral.serve.security import BodySizeLimit, SecurityHeaders, resolve_secret_key
 from netral.settings import Settings, get_settings
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -54,6 +54,8 @@ def create_app(settings: Settings | None = None, *,
     app.add_middleware(SessionMiddleware, secret_key=secret_key, session_cookie="netral_session",
                        max_age=settings.session_hours * 3600, same_site="lax", https_only=settings.secure_cookies)
     app.add_middleware(SecurityHeaders, hsts=settings.secure_cookies)
+    # Outermost: an oversized body is refused before any other layer (or route) could read it.
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     errors.install(app)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     for module in (routes_auth, routes_review, routes_reports, routes_dashboard, routes_admin, routes_training,

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import Depends, HTTPException, Request
+from fastapi import Depends, HTTPException, Query, Request
+from fastapi import Path as PathParam
 from jinja2 import Environment, FileSystemLoader
 from sqlalchemy.orm import Session
 from starlette.responses import Response
@@ -20,6 +21,13 @@ from netral.serve.security import csrf_token
 from netral.settings import Settings
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
+# Ids and page numbers are bounded before they reach the database: an integer wider than the column
+# raised OverflowError (SQLite) or NumericValueOutOfRange (PostgreSQL), a 500 (issue 11, finding 15).
+MAX_DB_ID = 2**31 - 1
+MAX_PAGE = 100_000
+DbId = Annotated[int, PathParam(ge=1, le=MAX_DB_ID)]
+PageNo = Annotated[int, Query(ge=1, le=MAX_PAGE)]
+
 SESSION_TOKEN = "sid"  # the server-side session token (netral.review.sessions)
 
 

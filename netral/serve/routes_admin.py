@@ -16,7 +16,7 @@ from netral.review import users as user_service
 from netral.review.errors import ReviewError
 from netral.review.passwords import MIN_PASSWORD_CHARS
 from netral.review.roles import MANAGE_USERS, READ_AUDIT, ROLES
-from netral.serve.deps import flash, get_db, render, require, settings_of
+from netral.serve.deps import DbId, PageNo, flash, get_db, render, require, settings_of
 from netral.serve.security import require_csrf
 
 router = APIRouter(include_in_schema=False)
@@ -74,7 +74,7 @@ def _target(db: Session, user_id: int) -> User:
 
 
 @router.post("/admin/users/{user_id}/role", dependencies=[Depends(require_csrf)])
-def change_role(request: Request, user_id: int, role: str = Form(""), reason: str = Form(""),
+def change_role(request: Request, user_id: DbId, role: str = Form(""), reason: str = Form(""),
                 user: User = Depends(admins), db: Session = Depends(get_db)) -> Response:
     try:
         target = _target(db, user_id)
@@ -85,7 +85,7 @@ def change_role(request: Request, user_id: int, role: str = Form(""), reason: st
 
 
 @router.post("/admin/users/{user_id}/active", dependencies=[Depends(require_csrf)])
-def toggle_active(request: Request, user_id: int, active: str = Form(""), user: User = Depends(admins),
+def toggle_active(request: Request, user_id: DbId, active: str = Form(""), user: User = Depends(admins),
                   db: Session = Depends(get_db)) -> Response:
     try:
         target = _target(db, user_id)
@@ -96,7 +96,7 @@ def toggle_active(request: Request, user_id: int, active: str = Form(""), user: 
 
 
 @router.post("/admin/users/{user_id}/reset", dependencies=[Depends(require_csrf)])
-def reset_password(request: Request, user_id: int, reason: str = Form(""), user: User = Depends(admins),
+def reset_password(request: Request, user_id: DbId, reason: str = Form(""), user: User = Depends(admins),
                    db: Session = Depends(get_db)) -> Response:
     """Forgotten password: the old one stops working and a new setup link is shown once."""
     try:
@@ -109,7 +109,7 @@ def reset_password(request: Request, user_id: int, reason: str = Form(""), user:
 
 
 @router.post("/admin/users/{user_id}/tokens", dependencies=[Depends(require_csrf)])
-def new_token(request: Request, user_id: int, name: str = Form(""), user: User = Depends(admins),
+def new_token(request: Request, user_id: DbId, name: str = Form(""), user: User = Depends(admins),
               db: Session = Depends(get_db)) -> Response:
     try:
         target = _target(db, user_id)
@@ -122,7 +122,7 @@ def new_token(request: Request, user_id: int, name: str = Form(""), user: User =
 
 
 @router.post("/admin/tokens/{token_id}/revoke", dependencies=[Depends(require_csrf)])
-def revoke_token(request: Request, token_id: int, user: User = Depends(admins),
+def revoke_token(request: Request, token_id: DbId, user: User = Depends(admins),
                  db: Session = Depends(get_db)) -> Response:
     try:
         user_service.revoke_api_token(db, token_id, actor=user)
@@ -132,7 +132,7 @@ def revoke_token(request: Request, token_id: int, user: User = Depends(admins),
 
 
 @router.get("/audit")
-def audit_page(request: Request, page: int = 1, actor: str = "", action: str = "", check: int = 0,
+def audit_page(request: Request, page: PageNo = 1, actor: str = "", action: str = "", check: int = 0,
                user: User = Depends(auditors), db: Session = Depends(get_db)) -> Response:
     stmt = select(AuditRecord)
     if actor:

@@ -7,9 +7,10 @@ A request is one transaction: all valid roster posts are stored, or nothing is.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
-from fastapi import APIRouter, Body, Depends, HTTPException, Request
+from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
@@ -67,22 +68,38 @@ def token_user(credentials: HTTPAuthorizationCredentials | None = Depends(bearer
     return user
 
 
+async def posts_body(request: Request) -> list[dict[str, Any]]:
+    """The request body as a list of JSON objects, read only after ``token_user`` passed.
+
+    FastAPI reads a declared ``Body`` before any dependency runs, so an unauthenticated client could
+    make the server read and parse a large body; here the route declares the body only in OpenAPI and
+    this dependency, listed after the token check, reads it (capped by ``BodySizeLimit``).
+    """
+    raw = await request.body()
+    try:
+        data = json.loads(raw)
+    except (ValueError, RecursionError):  # invalid JSON or UTF-8/16/32, or nesting deep enough to recurse
+        raise HTTPException(status_code=422, detail="badan permintaan bukan JSON yang valid") from None
+    if not isinstance(data, list) or not all(isinstance(item, dict) for item in data):
+        raise HTTPException(status_code=422, detail="badan permintaan harus berupa daftar objek JSON")
+    limit = settings_of(request).api_max_posts
+    if len(data) > limit:
+        raise HTTPException(status_code=422, detail=f"paling banyak {limit:,} post per permintaan")
+    return data
+
+
 @router.post("/posts", response_model=IngestOut, summary="Kirim post untuk disimpan",
              response_description="Jumlah post yang disimpan, duplikat, di luar roster (tidak disimpan), dan "
                                   "penolakan per item",
              responses={401: {"description": "Token tidak ada/tidak valid"},
                         403: {"description": "Peran tidak diizinkan"},
+                        413: {"description": "Badan permintaan melebihi NETRAL_MAX_BODY_BYTES"},
                         422: {"description": "Badan permintaan bukan daftar objek JSON, atau terlalu banyak post"}},
              openapi_extra=_posts_schema())
-def push_posts(request: Request,
-               posts: list[dict[str, Any]] = Body(..., description="Daftar post dengan skema yang sama seperti "
-                                                                   "impor berkas."),
-               user: User = Depends(token_user), db: Session = Depends(get_db)) -> IngestOut:
+def push_posts(request: Request, user: User = Depends(token_user),
+               posts: list[dict[str, Any]] = Depends(posts_body), db: Session = Depends(get_db)) -> IngestOut:
     """Menyimpan post dari akun yang ada di roster ASN. Post dari akun lain ditolak dan tidak disimpan;
     setiap item yang tidak valid dilaporkan dengan indeksnya (mulai dari 1)."""
-    limit = settings_of(request).api_max_posts
-    if len(posts) > limit:
-        raise HTTPException(status_code=422, detail=f"paling banyak {limit:,} post per permintaan")
     result = ingest_records(db, enumerate(posts, start=1), f"api:{user.username}", settings=settings_of(request),
                             actor=user.username)
     db.commit()

@@ -13,7 +13,7 @@ from netral.db.schema import User
 from netral.review import reports
 from netral.review.errors import ReviewError
 from netral.review.roles import FIRST_REVIEW, READ_REPORTS, SECOND_REVIEW
-from netral.serve.deps import flash, get_db, render, require, settings_of
+from netral.serve.deps import DbId, flash, get_db, render, require, settings_of
 from netral.serve.errors import review_error_response
 from netral.serve.security import REPORT_CSP, require_csrf
 
@@ -26,7 +26,7 @@ readers = require(READ_REPORTS)
 
 
 @router.post("/flags/{flag_id}/report", dependencies=[Depends(require_csrf)])
-def issue(request: Request, flag_id: int, user: User = Depends(issuers), db: Session = Depends(get_db)) -> Response:
+def issue(request: Request, flag_id: DbId, user: User = Depends(issuers), db: Session = Depends(get_db)) -> Response:
     settings = settings_of(request)
     try:
         rendered = reports.create_report(db, flag_id, user)
@@ -52,7 +52,7 @@ def list_page(request: Request, user: User = Depends(readers), db: Session = Dep
 
 
 @router.get("/reports/{report_id}")
-def view(request: Request, report_id: int, user: User = Depends(readers), db: Session = Depends(get_db)) -> Response:
+def view(request: Request, report_id: DbId, user: User = Depends(readers), db: Session = Depends(get_db)) -> Response:
     try:
         report = reports.get_report(db, report_id, user)
     except ReviewError as exc:
@@ -65,7 +65,7 @@ def view(request: Request, report_id: int, user: User = Depends(readers), db: Se
 
 
 @router.get("/reports/{report_id}/html")
-def html(request: Request, report_id: int, user: User = Depends(readers), db: Session = Depends(get_db)) -> Response:
+def html(request: Request, report_id: DbId, user: User = Depends(readers), db: Session = Depends(get_db)) -> Response:
     try:
         report = reports.get_report(db, report_id, user)
     except ReviewError as exc:
@@ -75,7 +75,7 @@ def html(request: Request, report_id: int, user: User = Depends(readers), db: Se
 
 
 @router.get("/reports/{report_id}/pdf")
-def pdf(request: Request, report_id: int, user: User = Depends(readers), db: Session = Depends(get_db)) -> Response:
+def pdf(request: Request, report_id: DbId, user: User = Depends(readers), db: Session = Depends(get_db)) -> Response:
     try:
         report = reports.get_report(db, report_id, user)
     except ReviewError as exc:

@@ -21,7 +21,7 @@ from netral.db.types import utcnow
 from netral.review import decisions, present, queue
 from netral.review.errors import ReviewError
 from netral.review.roles import FIRST_REVIEW, ISSUE_REPORT, SECOND_REVIEW
-from netral.serve.deps import flash, get_db, render, require, settings_of
+from netral.serve.deps import DbId, PageNo, flash, get_db, render, require, settings_of
 from netral.serve.errors import review_error_response
 from netral.serve.security import require_csrf
 from netral.vocabulary import FlagStatus
@@ -40,7 +40,7 @@ def _date(value: str | None) -> date | None:
 
 @router.get("/queue")
 def queue_page(request: Request, status: str = "open", election: str = "", unit: str = "", category: str = "",
-               platform: str = "", date_from: str = "", date_to: str = "", page: int = 1,
+               platform: str = "", date_from: str = "", date_to: str = "", page: PageNo = 1,
                user: User = Depends(reviewers), db: Session = Depends(get_db)) -> Response:
     statuses: tuple[str, ...]
     if status == "open":
@@ -118,7 +118,7 @@ def _flag_context(db: Session, flag: Flag, user: User) -> dict[str, Any]:
 
 
 @router.get("/flags/{flag_id}")
-def flag_page(request: Request, flag_id: int, user: User = Depends(reviewers),
+def flag_page(request: Request, flag_id: DbId, user: User = Depends(reviewers),
               db: Session = Depends(get_db)) -> Response:
     try:
         flag = queue.get_flag(db, flag_id)
@@ -144,21 +144,21 @@ def _act(request: Request, db: Session, user: User, flag_id: int, action: Any, s
 
 
 @router.post("/flags/{flag_id}/claim", dependencies=[Depends(require_csrf)])
-def claim(request: Request, flag_id: int, user: User = Depends(reviewers), db: Session = Depends(get_db)) -> Response:
+def claim(request: Request, flag_id: DbId, user: User = Depends(reviewers), db: Session = Depends(get_db)) -> Response:
     settings = settings_of(request)
     return _act(request, db, user, flag_id, lambda: queue.claim(db, flag_id, user, settings),
                 f"Flag #{flag_id} Anda klaim selama {settings.claim_lease_minutes} menit.")
 
 
 @router.post("/flags/{flag_id}/release", dependencies=[Depends(require_csrf)])
-def release(request: Request, flag_id: int, user: User = Depends(reviewers),
+def release(request: Request, flag_id: DbId, user: User = Depends(reviewers),
             db: Session = Depends(get_db)) -> Response:
     return _act(request, db, user, flag_id, lambda: queue.release(db, flag_id, user),
                 f"Klaim flag #{flag_id} dilepas.", redirect="/queue")
 
 
 @router.post("/flags/{flag_id}/confirm", dependencies=[Depends(require_csrf)])
-def confirm(request: Request, flag_id: int, category: str = Form(""), behaviour: str = Form(""),
+def confirm(request: Request, flag_id: DbId, category: str = Form(""), behaviour: str = Form(""),
             reason: str = Form(""), user: User = Depends(reviewers), db: Session = Depends(get_db)) -> Response:
     settings = settings_of(request)
     done = ("Flag dikonfirmasi dan menunggu verifikasi supervisor lain." if settings.require_second_review
@@ -169,28 +169,28 @@ def confirm(request: Request, flag_id: int, category: str = Form(""), behaviour:
 
 
 @router.post("/flags/{flag_id}/dismiss", dependencies=[Depends(require_csrf)])
-def dismiss(request: Request, flag_id: int, reason: str = Form(""), user: User = Depends(reviewers),
+def dismiss(request: Request, flag_id: DbId, reason: str = Form(""), user: User = Depends(reviewers),
             db: Session = Depends(get_db)) -> Response:
     return _act(request, db, user, flag_id, lambda: decisions.dismiss(db, flag_id, user, reason=reason),
                 "Flag ditolak (bukan pelanggaran).", redirect="/queue")
 
 
 @router.post("/flags/{flag_id}/more-info", dependencies=[Depends(require_csrf)])
-def more_info(request: Request, flag_id: int, reason: str = Form(""), user: User = Depends(reviewers),
+def more_info(request: Request, flag_id: DbId, reason: str = Form(""), user: User = Depends(reviewers),
               db: Session = Depends(get_db)) -> Response:
     return _act(request, db, user, flag_id, lambda: decisions.request_more_info(db, flag_id, user, reason=reason),
                 "Flag ditandai perlu informasi tambahan.", redirect="/queue")
 
 
 @router.post("/flags/{flag_id}/verify", dependencies=[Depends(require_csrf)])
-def verify(request: Request, flag_id: int, reason: str = Form(""), user: User = Depends(reviewers),
+def verify(request: Request, flag_id: DbId, reason: str = Form(""), user: User = Depends(reviewers),
            db: Session = Depends(get_db)) -> Response:
     return _act(request, db, user, flag_id, lambda: decisions.verify(db, flag_id, user, reason=reason),
                 "Flag diverifikasi. Laporan dapat diterbitkan.")
 
 
 @router.post("/flags/{flag_id}/return", dependencies=[Depends(require_csrf)])
-def return_flag(request: Request, flag_id: int, reason: str = Form(""), user: User = Depends(reviewers),
+def return_flag(request: Request, flag_id: DbId, reason: str = Form(""), user: User = Depends(reviewers),
                 db: Session = Depends(get_db)) -> Response:
     return _act(request, db, user, flag_id, lambda: decisions.return_flag(db, flag_id, user, reason=reason),
                 "Flag dikembalikan ke antrean.", redirect="/second-review")

@@ -22,7 +22,7 @@ from netral.db.types import utcnow
 from netral.models.promotion import PromotionRefused, promote
 from netral.models.registry import RegistryError, active_version, check_promotion, list_versions
 from netral.review.roles import TRAINING
-from netral.serve.deps import flash, get_db, render, require
+from netral.serve.deps import DbId, flash, get_db, render, require
 from netral.serve.security import require_csrf
 from netral.settings import Settings
 from netral.vocabulary import ACTIVE_TRAIN_STATES, TrainRunState
@@ -125,7 +125,7 @@ def start(request: Request, user: User = Depends(analysts), db: Session = Depend
 
 
 @router.get("/training/jobs/{job_id}.json")
-def job_status(job_id: int, user: User = Depends(analysts), db: Session = Depends(get_db)) -> Response:
+def job_status(job_id: DbId, user: User = Depends(analysts), db: Session = Depends(get_db)) -> Response:
     job = db.get(TrainJob, job_id)
     if job is None:
         raise HTTPException(status_code=404, detail="pekerjaan tidak ditemukan")

@@ -9,13 +9,11 @@ from __future__ import annotations
 import hmac
 import os
 import secrets
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from fastapi import HTTPException, Request
-from starlette.middleware.base import BaseHTTPMiddleware
-from starlette.responses import Response
-from starlette.types import ASGIApp
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from netral.settings import Settings
 
@@ -97,24 +95,85 @@ async def require_csrf(request: Request) -> None:
         raise HTTPException(status_code=403, detail="Token CSRF tidak ada atau tidak cocok. Muat ulang halaman.")
 
 
-class SecurityHeaders(BaseHTTPMiddleware):
-    """Adds the same headers to every response; a route may set its own stricter CSP first."""
+class SecurityHeaders:
+    """Adds the same headers to every response; a route may set its own stricter CSP first.
+
+    A pure ASGI middleware (not ``BaseHTTPMiddleware``): that one runs ``receive`` in a task group,
+    which wrapped the body-size refusal in an exception group and turned a 413 into a 500.
+    """
 
     def __init__(self, app: ASGIApp, *, hsts: bool) -> None:
-        super().__init__(app)
+        self.app = app
         self.hsts = hsts
 
-    async def dispatch(self, request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        response = await call_next(request)
-        headers = response.headers
-        headers.setdefault("Content-Security-Policy", CSP)
-        headers["X-Content-Type-Options"] = "nosniff"
-        headers.setdefault("X-Frame-Options", "DENY")
-        headers["Referrer-Policy"] = "no-referrer"
-        headers["Cross-Origin-Opener-Policy"] = "same-origin"
-        headers["Permissions-Policy"] = "camera=(), microphone=(), geolocation=()"
-        if request.url.path != "/static" and not request.url.path.startswith("/static/"):
-            headers.setdefault("Cache-Control", "no-store")
-        if self.hsts:
-            headers["Strict-Transport-Security"] = "max-age=31536000"
-        return response
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path = str(scope.get("path", ""))
+
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                for name, value in (("Content-Security-Policy", CSP), ("X-Frame-Options", "DENY")):
+                    if name not in headers:
+                        headers[name] = value
+                headers["X-Content-Type-Options"] = "nosniff"
+                headers["Referrer-Policy"] = "no-referrer"
+                headers["Cross-Origin-Opener-Policy"] = "same-origin"
+                headers["Permissions-Policy"] = "camera=(), microphone=(), geolocation=()"
+                if path != "/static" and not path.startswith("/static/") and "Cache-Control" not in headers:
+                    headers["Cache-Control"] = "no-store"
+                if self.hsts:
+                    headers["Strict-Transport-Security"] = "max-age=31536000"
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
+
+
+class BodySizeLimit:
+    """Pure ASGI middleware: 413 for a body over ``max_bytes``, before it is read.
+
+    A declared ``Content-Length`` over the cap is refused at once; a chunked body is counted as it
+    streams and cut off when it passes the cap. Nothing else reads the body earlier (issue 11,
+    finding 7: a 95 MB body was read whole before anything was checked).
+    """
+
+    def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def _refuse(self, scope: Scope, send: Send, status: int, message: str) -> None:
+        body = (f'{{"detail": "{message}"}}' if str(scope.get("path", "")).startswith("/api/") else message)
+        ctype = b"application/json" if body.startswith("{") else b"text/plain; charset=utf-8"
+        await send({"type": "http.response.start", "status": status,
+                    "headers": [(b"content-type", ctype), (b"content-length", str(len(body.encode())).encode()),
+                                (b"connection", b"close")]})
+        await send({"type": "http.response.body", "body": body.encode()})
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers") or []).get(b"content-length")
+        if declared is not None:
+            if not declared.isdigit():
+                await self._refuse(scope, send, 400, "Content-Length tidak valid")
+                return
+            if int(declared) > self.max_bytes:
+                await self._refuse(scope, send, 413, f"badan permintaan melebihi {self.max_bytes} byte")
+                return
+        seen = 0
+
+        async def counted_receive() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.max_bytes:
+                    # Raised into whoever reads the body (the API's body dependency, form parsing):
+                    # the app's own handler turns it into the 413 response.
+                    raise HTTPException(status_code=413, detail=f"badan permintaan melebihi {self.max_bytes} byte")
+            return message
+
+        await self.app(scope, counted_receive, send)
