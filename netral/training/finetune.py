@@ -32,7 +32,7 @@ from transformers import AutoTokenizer, get_linear_schedule_with_warmup, set_see
 
 from netral.models.architecture import NetralMeanPoolClassifier
 from netral.models.registry import ModelVersion, save_version
-from netral.pipeline.normalise import NORMALISER_VERSION, normalise
+from netral.normalise import NORMALISER_VERSION, normalise
 from netral.training.config import TrainConfig
 from netral.training.data import CATEGORIES, LABELS, Example, SplitSet, data_hash
 from netral.training.frozen import freeze_lower, lower_outputs

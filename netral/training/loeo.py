@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from netral.models.base_model import resolve_base
+from netral.models.base import resolve_base
 from netral.settings import get_settings
 from netral.training.baselines import TfidfBaseline
 from netral.training.config import TrainConfig

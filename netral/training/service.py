@@ -7,7 +7,7 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from netral.models.base_model import resolve_base
+from netral.models.base import resolve_base
 from netral.models.registry import ModelVersion
 from netral.settings import Settings, get_settings
 from netral.training.data import CROSS_ELECTION_HISTORY, SplitSet, add_decisions, load_splits

