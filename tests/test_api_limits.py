@@ -100,8 +100,11 @@ def test_oversized_body_gets_413(env) -> None:  # type: ignore[no-untyped-def]
     assert client.post("/api/posts", json=[], headers=auth).status_code == 200  # a small body still works
 
 
-@pytest.mark.parametrize("payload", [b"{bukan json", b'{"a": 1}', b"[1, 2]", b"[" * 50_000 + b"]" * 50_000,
-                                     b"\xff\xfe\x00\xd8", "[{\"text\": \"\\ud800\"}]".encode()])
+BAD_BODIES = [b"{bukan json", b'{"a": 1}', b"[1, 2]", b"[" * 30_000 + b"]" * 30_000, b"\xff\xfe\x00\xd8",
+              b'[{"text": "\\ud800"}]']
+
+
+@pytest.mark.parametrize("payload", BAD_BODIES)
 def test_bad_bodies_get_422_or_per_item_rejections(env, payload: bytes) -> None:  # type: ignore[no-untyped-def]
     app, _, _, token = env
     client = TestClient(app)

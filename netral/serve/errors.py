@@ -17,7 +17,8 @@ from netral.serve.deps import LoginRequired, optional_user, render
 
 STATUS_BY_KIND = {"forbidden": 403, "not_found": 404, "conflict": 409, "invalid": 400}
 TITLES = {400: "Permintaan tidak valid", 401: "Perlu masuk", 403: "Akses ditolak", 404: "Tidak ditemukan",
-          405: "Metode tidak diizinkan", 409: "Konflik", 413: "Permintaan terlalu besar", 422: "Data tidak valid", 429: "Terlalu banyak permintaan"}
+          405: "Metode tidak diizinkan", 409: "Konflik", 413: "Permintaan terlalu besar", 422: "Data tidak valid",
+          429: "Terlalu banyak permintaan"}
 
 
 def _is_api(request: Request) -> bool:
