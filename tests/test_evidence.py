@@ -262,3 +262,10 @@ def test_trigger_and_blocker_words_come_from_the_data_file(tmp_path: Path) -> No
     broken.write_text("party_context: [partai]\n", encoding="utf-8")
     with pytest.raises(ValueError, match="words.yaml"):
         load_words(broken)
+
+
+def test_hashtag_glued_to_the_previous_word_is_still_evidence(extractor) -> None:  # type: ignore[no-untyped-def]
+    # "ini.#prabowogibran" is one token for spaCy; the span keeps the hashtag's own characters.
+    text = "doa bersama malam ini.#prabowogibran"
+    [span] = [s for s in extractor.extract(text) if s.label == "CAMPAIGN_HASHTAG"]
+    assert (span.text, span.start) == ("#prabowogibran", text.index("#"))

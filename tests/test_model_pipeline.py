@@ -351,7 +351,7 @@ def test_retrain_job_adds_decisions_keeps_test_frozen_and_reports_the_gate(train
         s.add_all([confirmed, dismissed, pending])
         s.flush()
         s.add(Review(flag_id=confirmed.id, reviewer_id=user.id, stage="first", decision="confirm",
-                     category="SOLICITATION", behaviour="ajakan", reason="mengajak memilih"))
+                     category="SOLICITATION", behaviour="ajakan_berpihak", reason="mengajak memilih"))
         job = TrainJob(started_by="analis", status="queued")
         s.add(job)
         s.commit()

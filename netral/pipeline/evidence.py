@@ -177,9 +177,12 @@ class EvidenceExtractor:
     def extract(self, text: str, when: dt.datetime | None = None) -> list[EvidenceSpan]:
         """Sorted, non-overlapping evidence spans (the longest wins) with offsets into ``text``."""
         doc = self.nlp(text)
-        spans = [*doc.spans[SPANS_KEY], *self._hashtag_spans(doc)]
-        kept = [_Candidate(span.label_, span.start_char, span.end_char, self._refs.get(span.id_, ()))
-                for span in sorted(filter_spans(spans), key=lambda span: span.start)]
+        hashtags = dict(self._hashtag_spans(doc))
+        spans = [*doc.spans[SPANS_KEY], *hashtags]
+        kept = []
+        for span in sorted(filter_spans(spans), key=lambda span: span.start):
+            start, end = hashtags.get(span, (span.start_char, span.end_char))
+            kept.append(_Candidate(span.label_, start, end, self._refs.get(span.id_, ())))
         anchors = _anchors(kept)
         spans = []
         for candidate in kept:
@@ -190,16 +193,22 @@ class EvidenceExtractor:
                                       candidate.end, ref.election_id, ref.contestant))
         return sorted(spans, key=lambda span: span.start)
 
-    def _hashtag_spans(self, doc: Doc) -> Iterable[Span]:
+    def _hashtag_spans(self, doc: Doc) -> Iterable[tuple[Span, tuple[int, int]]]:
+        """Campaign hashtags as spans over the tokens that hold them, with the hashtag's exact characters.
+
+        A hashtag glued to the previous word ("ini.#prabowogibran") is inside one token: its span covers
+        that token for the overlap resolution, while the evidence keeps the hashtag's own offsets.
+        """
         for match in HASHTAG.finditer(doc.text):
             ref = self._hashtag_ref(match.group(1))
             if ref is None:
                 continue
             span_id = f"h:{ref.election_id}:{ref.contestant}"
             self._refs.setdefault(span_id, (ref,))
-            span = doc.char_span(match.start(), match.end(), label=CAMPAIGN_HASHTAG, span_id=span_id)
-            if span is not None:  # the tokenizer keeps a hashtag whole; a stray split is not evidence
-                yield span
+            span = doc.char_span(match.start(), match.end(), label=CAMPAIGN_HASHTAG, span_id=span_id,
+                                 alignment_mode="expand")
+            if span is not None:
+                yield span, (match.start(), match.end())
 
     def _hashtag_ref(self, body: str) -> _Ref | None:
         listed = self._hashtags.get(body.casefold())
