@@ -297,12 +297,12 @@ def test_single_review_setting_needs_the_database_policy_too(env) -> None:  # ty
                           settings=single)
         s.commit()
         with pytest.raises(ReviewError, match="empat mata"):
-            reports.create_report(s, ids["flag"], sari, render_pdf_now=False)
+            reports.create_report(s, ids["flag"], sari)
         s.rollback()
         policy = s.get(DbPolicy, "four_eyes")
         assert policy is not None and policy.enabled
         policy.enabled = False
         s.commit()
-        rendered = reports.create_report(s, ids["flag"], sari, render_pdf_now=False)
+        rendered = reports.create_report(s, ids["flag"], sari)
         s.commit()
         assert rendered.report.number.startswith("NTR/")

@@ -300,6 +300,8 @@ def test_report_from_verified_flag(env) -> None:  # type: ignore[no-untyped-def]
         _verified(s, ids, settings)
         rendered = reports.create_report(s, ids["flag"], _user(s, ids, "tono"))
         s.commit()
+        assert rendered.pdf == b""  # rendered after the commit, outside the audit lock
+        rendered = reports.with_pdf(rendered)
         report = rendered.report
         assert re.fullmatch(r"NTR/\d{4}/000001", report.number)
         assert report.content_sha256 == hashlib.sha256(rendered.html.encode()).hexdigest()
@@ -339,7 +341,7 @@ def test_report_numbers_count_up(env) -> None:  # type: ignore[no-untyped-def]
                     decisions.confirm(s, fid, user, category="SUPPORT", behaviour="kampanye_daring", reason=REASON,
                                       settings=settings)
             decisions.verify(s, fid, _user(s, ids, "sari"), reason="Sesuai pedoman SKB.")
-            numbers.append(reports.create_report(s, fid, _user(s, ids, "tono"), render_pdf_now=False).report.number)
+            numbers.append(reports.create_report(s, fid, _user(s, ids, "tono")).report.number)
             s.commit()
         assert [n[-6:] for n in numbers] == ["000001", "000002"]
 
@@ -350,7 +352,7 @@ def test_every_state_change_is_audited(env) -> None:  # type: ignore[no-untyped-
     factory, settings, ids = env
     with factory() as s:
         _verified(s, ids, settings)
-        reports.create_report(s, ids["flag"], _user(s, ids, "tono"), render_pdf_now=False)
+        reports.create_report(s, ids["flag"], _user(s, ids, "tono"))
         s.commit()
         records = {r.action: r for r in s.scalars(select(AuditRecord).where(AuditRecord.entity.in_(["flag",
                                                                                                      "report"])))}

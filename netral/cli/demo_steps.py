@@ -72,7 +72,7 @@ def run_model_and_review_steps(serve: bool, epochs: int | None) -> None:
     console.rule("4. Model klasifikasi")
     ensure_model(epochs)
     console.rule("5. Pemindaian (scan)")
-    scan_cmd(since=None, unit=None, platform=None, limit=None, model=None, explain=True)
+    scan_cmd(since=None, unit=None, platform=None, limit=None, model=None, explain=True, wait=True)
     show_flags()
     console.rule("6. Antrian tinjauan (web)")
     ensure_demo_users()

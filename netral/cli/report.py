@@ -39,6 +39,7 @@ def create(
             session.rollback()
             raise fail(exc.message) from None
         session.commit()
+    rendered = reports.with_pdf(rendered)  # after commit: no lock held while rendering
     try:
         reports.archive(settings, rendered)
     except OSError as exc:

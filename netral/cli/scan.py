@@ -30,8 +30,24 @@ def scan_cmd(
     limit: int | None = typer.Option(None, help="paling banyak N post"),
     model: str | None = typer.Option(None, help="versi model; default yang aktif"),
     explain: bool = typer.Option(True, help="hitung kata pendorong skor untuk post yang ditandai"),
+    wait: bool = typer.Option(False, "--wait", help="bila scan lain sedang berjalan, tunggu (bawaan: berhenti)"),
 ) -> None:
-    """Resumable: re-running continues with posts not yet scored by this model version."""
+    """Resumable: re-running continues with posts not yet scored by this model version.
+
+    One scan at a time per database: a second one stops with a message (or waits, with ``--wait``).
+    """
+    from netral.db.engine import get_engine
+    from netral.pipeline.joblock import JobBusy, exclusive
+
+    try:
+        with exclusive(get_engine(get_settings().db_url), "scan", wait=wait):
+            _scan(since, unit, platform, limit, model, explain)
+    except JobBusy as exc:
+        raise fail(str(exc)) from None
+
+
+def _scan(since: str | None, unit: str | None, platform: str | None, limit: int | None, model: str | None,
+          explain: bool) -> None:
     from netral.pipeline.masking import load_classifier
 
     settings = get_settings()

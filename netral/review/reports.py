@@ -17,6 +17,7 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from netral import audit
@@ -53,7 +54,12 @@ def sha256_text(text: str) -> str:
 
 
 def next_number(session: Session, when: datetime) -> str:
-    """``NTR/2026/000123``: per-year sequence; the unique constraint refuses a concurrent duplicate."""
+    """``NTR/2026/000123``: per-year sequence, max + 1.
+
+    Only safe because ``create_report`` holds the audit chain lock (``audit.lock_chain``) before calling
+    it: concurrent issuers queue there, and each sees the numbers committed before it. The unique
+    constraint stays as the last defence, and ``create_report`` retries on it.
+    """
     year = when.astimezone(WIB).year
     prefix = f"{NUMBER_PREFIX}/{year}/"
     numbers = session.scalars(select(Report.number).where(Report.number.like(f"{prefix}%"))).all()
@@ -116,11 +122,29 @@ def render_html(context: dict[str, Any]) -> str:
     return _env.get_template("report.html").render(**context)
 
 
+def refuse_fetch(url: str, *args: Any, **kwargs: Any) -> dict[str, Any]:
+    """WeasyPrint's ``url_fetcher``: no fetch at all, of any scheme.
+
+    The report is self-contained (inline style sheet, no images); any URL in it comes from post
+    content, and fetching it would let a post make the server read local files or call internal
+    addresses (SSRF). WeasyPrint logs the refusal and leaves the resource out.
+    """
+    raise ValueError(f"Netral does not fetch resources while rendering a report: {url[:80]}")
+
+
 def render_pdf(html: str) -> bytes:
     """WeasyPrint is imported lazily: it loads Pango, which the web pages do not need."""
     from weasyprint import HTML
+    from weasyprint.urls import URLFetcher
 
-    return HTML(string=html, base_url=str(TEMPLATES_DIR)).write_pdf()
+    class RefusingFetcher(URLFetcher):  # type: ignore[misc]
+        """WeasyPrint 70 wants a ``URLFetcher`` (it reads its error policy); every fetch is refused."""
+
+        def fetch(self, url: str, headers: Any = None) -> Any:
+            return refuse_fetch(url)
+
+    fetcher = RefusingFetcher(allowed_protocols=(), allow_redirects=False)
+    return HTML(string=html, base_url=str(TEMPLATES_DIR), url_fetcher=fetcher).write_pdf()
 
 
 def render_existing(session: Session, report: Report) -> str:
@@ -150,8 +174,13 @@ def _two_people_block(session: Session, flag: Flag) -> ReviewError | None:
     return None
 
 
-def create_report(session: Session, flag_id: int, user: User, *, render_pdf_now: bool = True) -> RenderedReport:
-    """Issue the report for a verified flag; the caller commits, then may archive the files."""
+def create_report(session: Session, flag_id: int, user: User) -> RenderedReport:
+    """Issue the report for a verified flag; the caller commits, then renders the PDF (``with_pdf``) and
+    archives the files.
+
+    The PDF is not rendered here: this transaction holds the audit chain lock until it commits, and a
+    long report takes about a second to render, during which every claim and login would wait.
+    """
     require_role(user, ISSUE_REPORT, "menerbitkan laporan")
     flag = get_flag(session, flag_id)
     session.refresh(flag)
@@ -161,6 +190,9 @@ def create_report(session: Session, flag_id: int, user: User, *, render_pdf_now:
     block = _two_people_block(session, flag)
     if block is not None:
         raise block
+    # Serialise issuers before the number is chosen (see ``next_number``); the lock is needed for the
+    # audit record anyway and lasts until the caller commits.
+    audit.lock_chain(session)
     now = utcnow()
     moved = session.execute(update(Flag).where(Flag.id == flag_id, Flag.status == FlagStatus.VERIFIED)
                             .values(status=FlagStatus.REPORTED, updated_at=now)
@@ -168,17 +200,30 @@ def create_report(session: Session, flag_id: int, user: User, *, render_pdf_now:
     if moved != 1:
         raise ReviewError("flag telah diubah atau dilaporkan oleh orang lain", "conflict")
     session.refresh(flag)
-    number = next_number(session, now)
-    html = render_html(build_context(flag, number=number, created_at=now, created_by=user))
-    report = Report(flag_id=flag_id, number=number, created_by=user.id, created_at=now,
-                    content_sha256=sha256_text(html))
-    session.add(report)
-    session.flush()
+    for _attempt in range(5):
+        number = next_number(session, now)
+        html = render_html(build_context(flag, number=number, created_at=now, created_by=user))
+        report = Report(flag_id=flag_id, number=number, created_by=user.id, created_at=now,
+                        content_sha256=sha256_text(html))
+        try:
+            with session.begin_nested():
+                session.add(report)
+                session.flush()
+            break
+        except IntegrityError:
+            continue  # the number was taken after all (a row written outside this service): next one
+    else:
+        raise ReviewError("nomor laporan tidak dapat dialokasikan; coba lagi", "conflict")
     audit.append(session, actor=user.username, action="report.create", entity="report", entity_id=report.id,
                  before={"flag_id": flag_id, "status": FlagStatus.VERIFIED},
                  after={"flag_id": flag_id, "status": FlagStatus.REPORTED, "number": number,
                         "content_sha256": report.content_sha256})
-    return RenderedReport(report, html, render_pdf(html) if render_pdf_now else b"")
+    return RenderedReport(report, html, b"")
+
+
+def with_pdf(rendered: RenderedReport) -> RenderedReport:
+    """The issued report with its PDF, rendered after the issuing transaction committed."""
+    return RenderedReport(rendered.report, rendered.html, render_pdf(rendered.html))
 
 
 def archive_dir(settings: Settings) -> Path:

@@ -38,7 +38,7 @@ def issue(request: Request, flag_id: DbId, user: User = Depends(issuers), db: Se
         flash(request, exc.message, "error")
         return RedirectResponse(f"/flags/{flag_id}", status_code=303)
     try:
-        reports.archive(settings, rendered)
+        reports.archive(settings, reports.with_pdf(rendered))  # after commit: no lock held while rendering
     except OSError:
         # The report row and its hash are committed; the files can be rendered again from the database.
         log.exception("could not archive report %s", rendered.report.number)
