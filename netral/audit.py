@@ -27,6 +27,7 @@ from typing import Any
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
+from netral.db.engine import ensure_transaction
 from netral.db.schema import AuditRecord
 from netral.db.types import utcnow
 
@@ -75,11 +76,9 @@ def lock_chain(session: Session) -> None:
     if dialect == "postgresql":
         connection.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": PG_LOCK_KEY})
     elif dialect == "sqlite":
-        raw = connection.connection.dbapi_connection
         # pysqlite opens a transaction only before INSERT/UPDATE/DELETE. One that is open has
         # written, so it already holds SQLite's single write lock; otherwise take it now.
-        if raw is not None and not raw.in_transaction:
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        ensure_transaction(session, immediate=True)
 
 
 @dataclass(frozen=True)

@@ -71,3 +71,18 @@ def alembic_config(url: str) -> Config:
 
 def upgrade(url: str | None = None, revision: str = "head") -> None:
     command.upgrade(alembic_config(url or get_settings().db_url), revision)
+
+
+def ensure_transaction(session: Session, *, immediate: bool = False) -> None:
+    """Make sure a SQLite session is inside a real transaction before a SAVEPOINT or a read-then-write.
+
+    The sqlite3 driver opens a transaction only before INSERT/UPDATE/DELETE; a SAVEPOINT issued
+    outside one starts its own, and releasing it commits, which breaks all-or-nothing for the caller.
+    ``immediate`` also takes SQLite's write lock at once. No-op on other back ends.
+    """
+    connection = session.connection()
+    if connection.dialect.name != "sqlite":
+        return
+    raw = connection.connection.dbapi_connection
+    if raw is not None and not raw.in_transaction:
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")

@@ -127,6 +127,8 @@ class IngestRun(Base):
     duplicates: Mapped[int] = mapped_column(default=0)
     not_on_roster: Mapped[int] = mapped_column(default=0)
     invalid: Mapped[int] = mapped_column(default=0)
+    # Why the run stopped early, if it did (the counts are then what was committed before the stop).
+    error: Mapped[str | None] = mapped_column(Text)
 
 
 class Score(Base):

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
@@ -28,6 +28,23 @@ from netral.vocabulary import PostKind
 
 REQUIRED = ("platform", "post_id", "author", "created_at", "text")
 FIELDS = (*REQUIRED, "url", "kind")
+MAX_URL_CHARS = 2048
+MAX_AUTHOR_CHARS = 200
+# Posts outside these times are data errors (or an attack on date arithmetic: year 1 at +14:00 is
+# before year 1 in UTC and overflowed); social media did not exist before 1990.
+EARLIEST = datetime(1990, 1, 1, tzinfo=UTC)
+FUTURE_SLACK = timedelta(days=2)
+
+
+def refuse_unstorable(value: object) -> object:
+    """Refuse text no database can store faithfully: NUL (PostgreSQL rejects it) and lone surrogates
+    (not encodable as UTF-8; the old code failed at INSERT with a 500 and lost the batch)."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise ValueError("mengandung karakter NUL")
+        if any("\ud800" <= ch <= "\udfff" for ch in value):
+            raise ValueError("mengandung surrogate Unicode tunggal (bukan teks UTF-8 yang valid)")
+    return value
 
 
 class RecordError(ValueError):
@@ -60,7 +77,15 @@ def parse_time(value: object, default_tz: str) -> datetime:
         raise ValueError(f"harus teks waktu ISO 8601, dapat {type(value).__name__}")
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=zone(default_tz))
-    return dt.astimezone(UTC)
+    try:
+        utc = dt.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("waktu di luar rentang yang dapat disimpan") from None
+    if utc < EARLIEST:
+        raise ValueError(f"waktu sebelum {EARLIEST.year}: {utc.isoformat()[:25]}")
+    if utc > datetime.now(UTC) + FUTURE_SLACK:
+        raise ValueError(f"waktu di masa depan: {utc.isoformat()[:25]}")
+    return utc
 
 
 class IncomingPost(BaseModel):
@@ -74,15 +99,21 @@ class IncomingPost(BaseModel):
                                   "kind": "post"}]})
 
     platform: str = Field(description="platform seperti di roster: twitter/x, facebook, instagram, tiktok, "
-                                      "telegram, mastodon, youtube, threads")
+                                      "telegram, mastodon, youtube, threads", max_length=32)
     post_id: str = Field(description="id post di platform; (platform, post_id) unik", max_length=200)
-    author: str = Field(description="handle penulis, dengan atau tanpa @ (Mastodon: user@instance)")
+    author: str = Field(description="handle penulis, dengan atau tanpa @ (Mastodon: user@instance)",
+                        max_length=MAX_AUTHOR_CHARS)
     created_at: datetime = Field(description="waktu ISO 8601; tanpa zona dibaca sebagai NETRAL_DEFAULT_TIMEZONE "
                                              "(Asia/Jakarta)")
     text: str = Field(description="isi post, tidak kosong, paling banyak NETRAL_MAX_TEXT_CHARS karakter")
-    url: str = Field(default="", description="tautan http(s) ke post asli")
+    url: str = Field(default="", description="tautan http(s) ke post asli", max_length=MAX_URL_CHARS)
     kind: str = Field(default=PostKind.POST.value, description="jenis item",
                       json_schema_extra={"enum": list(PostKind.values())})
+
+    @field_validator("platform", "post_id", "author", "text", "url", "kind", mode="before")
+    @classmethod
+    def _storable(cls, value: object) -> object:
+        return refuse_unstorable(value)
 
     @field_validator("platform")
     @classmethod
@@ -128,8 +159,10 @@ class IncomingPost(BaseModel):
             return ""
         if isinstance(value, str):
             value = value.strip()
-            if value and not value.startswith(("https://", "http://")):
+            if value and not value.lower().startswith(("https://", "http://")):
                 raise ValueError("URL harus http(s)")
+            if any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in value):
+                raise ValueError("URL mengandung spasi atau karakter kontrol")
         return value
 
     @field_validator("kind", mode="before")
@@ -165,7 +198,8 @@ def _reason(error: ErrorDetails, raw: dict[str, Any]) -> str:
     if kind in _TYPE_NAMES:
         return f"harus berupa {_TYPE_NAMES[kind]}, dapat {type(error['input']).__name__}"
     if kind == "string_too_long":
-        return "terlalu panjang"
+        limit = (error.get("ctx") or {}).get("max_length")
+        return f"terlalu panjang (maksimal {limit} karakter)" if limit else "terlalu panjang"
     return error["msg"]
 
 

@@ -11,22 +11,33 @@ post_id)`` is unique a re-run stores exactly the records that are still missing.
 from __future__ import annotations
 
 import csv
-import io
 import json
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from sqlalchemy import select, tuple_
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from netral import audit
+from netral.db.engine import ensure_transaction
 from netral.db.schema import Handle, IngestRun, Post
 from netral.db.types import utcnow
 from netral.pipeline.incoming import REQUIRED, IncomingPost, RecordError, parse_post
-from netral.pipeline.textio import Rejection, read_text_lines
+from netral.pipeline.textio import Rejection, iter_text_lines
 from netral.settings import Settings, get_settings
+
+
+class IngestStopped(Exception):
+    """A run stopped by something outside the records (database, disk); it has been logged.
+
+    ``result`` holds what was committed before the stop, ``reason`` names the line reached."""
+
+    def __init__(self, result: IngestResult, reason: str) -> None:
+        super().__init__(reason)
+        self.result = result
+        self.reason = reason
 
 
 @dataclass
@@ -92,8 +103,12 @@ def ingest_records(
     settings: Settings | None = None,
     actor: str = "system",
     on_progress: Callable[[int], None] | None = None,
+    source_rejections: list[Rejection] | None = None,
 ) -> IngestResult:
     """Validate and store records from one source.
+
+    ``source_rejections`` is the list a file reader fills with lines it could not decode or parse; it
+    is read when the run is logged, so the run's ``invalid`` count includes them.
 
     With a sessionmaker each batch is its own transaction (files, snscrape); with a Session the
     caller owns the one transaction (the API, where a request is all-or-nothing).
@@ -113,7 +128,7 @@ def ingest_records(
                 part = IngestResult()
                 with session_or_factory() as s:  # type: ignore[operator]
                     try:
-                        _store_batch(s, batch, source, part)
+                        _store_batch_safely(s, batch, source, part)
                         s.commit()
                         break
                     except IntegrityError:
@@ -122,36 +137,88 @@ def ingest_records(
                         if attempt:
                             raise
         else:
-            _store_batch(session_or_factory, batch, source, part)  # type: ignore[arg-type]
-            session_or_factory.flush()  # type: ignore[union-attr]
+            _store_batch_safely(session_or_factory, batch, source, part)  # type: ignore[arg-type]
         result.merge(part)
         if on_progress:
             on_progress(len(batch))
         batch = []
 
-    for line, raw in records:
-        try:
-            batch.append((line, parse_post(raw, settings)))
-        except RecordError as exc:
-            result.rejections.append(Rejection(source, line, exc.field, exc.reason))
-            continue
-        if len(batch) >= settings.ingest_batch_size:
-            flush()
-    flush()
-    _log_run(session_or_factory, source, result, actor)
+    line = 0
+    failure: str | None = None
+    try:
+        for line, raw in records:
+            try:
+                batch.append((line, parse_post(raw, settings)))
+            except RecordError as exc:
+                result.rejections.append(Rejection(source, line, exc.field, exc.reason))
+                continue
+            if len(batch) >= settings.ingest_batch_size:
+                flush()
+        flush()
+    except Exception as exc:
+        # Whatever stops the run (the database going away, a disk error), the run is still logged with
+        # what was committed before it: processing personal data must leave a trace (UU PDP).
+        first = str(exc).splitlines()[0][:300] if str(exc) else ""
+        failure = f"berhenti setelah baris {line}: {type(exc).__name__}: {first}"
+        if not own_tx:
+            session_or_factory.rollback()  # type: ignore[union-attr]
+            result = IngestResult(rejections=result.rejections)  # the request's posts were rolled back
+        raise IngestStopped(result, failure) from exc
+    finally:
+        _log_run(session_or_factory, source, result, actor, error=failure,
+                 extra_invalid=len(source_rejections or ()))
     return result
 
 
-def _log_run(target: Session | sessionmaker[Session], source: str, result: IngestResult, actor: str) -> None:
-    """Processing of personal data is logged (UU PDP): what came in, what was kept, what was refused."""
-    counts = {"stored": result.stored, "duplicates": result.duplicates, "not_on_roster": result.not_on_roster,
-              "invalid": len(result.rejections)}
+_UNSTORABLE = (DBAPIError, UnicodeError, ValueError, OverflowError)
+
+
+def _store_batch_safely(session: Session, batch: list[tuple[int, IncomingPost]], source: str,
+                        part: IngestResult) -> None:
+    """Store a batch; if the database refuses it for a reason other than a duplicate, store record by
+    record (each in a savepoint) so only the records it refuses are rejected, with their line."""
+    ensure_transaction(session, immediate=True)  # a writer: take the lock now, not at the first INSERT
+    try:
+        with session.begin_nested():
+            _store_batch(session, batch, source, part)
+            session.flush()
+        return
+    except IntegrityError:
+        raise
+    except _UNSTORABLE:
+        part.__init__()  # type: ignore[misc]
+    for line, post in batch:
+        one = IngestResult()
+        try:
+            with session.begin_nested():
+                _store_batch(session, [(line, post)], source, one)
+                session.flush()
+        except IntegrityError:
+            raise
+        except _UNSTORABLE as exc:
+            detail = str(getattr(exc, "orig", exc)).splitlines()[0][:200] if str(exc) else type(exc).__name__
+            part.rejections.append(Rejection(source, line, None, f"ditolak basis data: {detail}"))
+            continue
+        part.merge(one)
+
+
+def _log_run(target: Session | sessionmaker[Session], source: str, result: IngestResult, actor: str,
+             error: str | None = None, extra_invalid: int = 0) -> None:
+    """Processing of personal data is logged (UU PDP): what came in, what was kept, what was refused,
+    and why a run stopped early if it did. With a caller's Session the row joins its transaction
+    (after a failure that transaction was rolled back first, so the row is all it holds)."""
+    invalid = len(result.rejections) + extra_invalid
+    counts: dict[str, object] = {"stored": result.stored, "duplicates": result.duplicates,
+                                 "not_on_roster": result.not_on_roster, "invalid": invalid}
+    if error:
+        counts["error"] = error
 
     def write(s: Session) -> None:
         s.add(IngestRun(source=source[:300], finished_at=utcnow(), stored=result.stored,
                         duplicates=result.duplicates, not_on_roster=result.not_on_roster,
-                        invalid=len(result.rejections)))
-        audit.append(s, actor=actor, action="ingest", entity="source", entity_id=source[:64], after=counts)
+                        invalid=invalid, error=error))
+        audit.append(s, actor=actor, action="ingest.failed" if error else "ingest", entity="source",
+                     entity_id=source[:64], after=counts)
 
     if isinstance(target, sessionmaker):
         with target() as s:
@@ -159,24 +226,28 @@ def _log_run(target: Session | sessionmaker[Session], source: str, result: Inges
             s.commit()
     else:
         write(target)
+        if error:
+            target.commit()  # the caller re-raises and would roll the log back with everything else
 
 
 # --- file sources -----------------------------------------------------------------------------------
 
 def iter_file_records(path: Path) -> tuple[Iterator[tuple[int, object]], list[Rejection]]:
-    """Records of a JSONL or CSV export with their line numbers, plus undecodable lines."""
-    lines, rejections = read_text_lines(path)
+    """Records of a JSONL or CSV export with their line numbers, streamed; the list of rejections
+    (undecodable or broken lines) fills as the iterator is consumed."""
+    rejections: list[Rejection] = []
     suffix = path.suffix.lower()
     if suffix in {".jsonl", ".ndjson", ".json"}:
-        return _iter_jsonl(path, lines, rejections), rejections
+        return _iter_jsonl(path, iter_text_lines(path, rejections), rejections), rejections
     if suffix == ".csv":
-        return _iter_csv(path, lines, rejections), rejections
+        return _iter_csv(path, iter_text_lines(path, rejections), rejections), rejections
     rejections.append(Rejection(str(path), 0, None, f"format tidak didukung: {suffix or '(tanpa ekstensi)'}; "
                                                     "gunakan .jsonl atau .csv"))
     return iter(()), rejections
 
 
-def _iter_jsonl(path: Path, lines: list[tuple[int, str]], rejections: list[Rejection]) -> Iterator[tuple[int, object]]:
+def _iter_jsonl(path: Path, lines: Iterable[tuple[int, str]],
+                rejections: list[Rejection]) -> Iterator[tuple[int, object]]:
     for number, line in lines:
         if not line.strip():
             continue
@@ -184,34 +255,72 @@ def _iter_jsonl(path: Path, lines: list[tuple[int, str]], rejections: list[Rejec
             yield number, json.loads(line)
         except json.JSONDecodeError as exc:
             rejections.append(Rejection(str(path), number, None, f"JSON tidak valid: {exc.msg} (kolom {exc.colno})"))
+        except RecursionError:
+            rejections.append(Rejection(str(path), number, None, "JSON bersarang terlalu dalam"))
 
 
-def _iter_csv(path: Path, lines: list[tuple[int, str]], rejections: list[Rejection]) -> Iterator[tuple[int, object]]:
-    numbers = [n for n, _ in lines]
-    reader = csv.DictReader(io.StringIO("".join(line for _, line in lines)))
-    header = reader.fieldnames or []
-    missing = [c for c in REQUIRED if c not in header]
-    if missing:
-        rejections.append(Rejection(str(path), numbers[0] if numbers else 1, ",".join(missing),
-                                    "kolom wajib tidak ada di header CSV"))
-        return
-    try:
-        for row in reader:
-            number = numbers[reader.line_num - 1] if reader.line_num <= len(numbers) else reader.line_num
-            if None in row:
-                rejections.append(Rejection(str(path), number, None, "jumlah kolom lebih banyak dari header"))
-                continue
-            yield number, {k: v for k, v in row.items() if v not in (None, "") or k in REQUIRED}
-    except csv.Error as exc:
-        rejections.append(Rejection(str(path), reader.line_num, None, f"CSV rusak: {exc}"))
+class _Numbered:
+    """Feeds lines to ``csv.reader`` and remembers the physical number of the last one it handed out."""
+
+    def __init__(self, lines: Iterable[tuple[int, str]]) -> None:
+        self._lines = iter(lines)
+        self.number = 0
+
+    def __iter__(self) -> _Numbered:
+        return self
+
+    def __next__(self) -> str:
+        self.number, line = next(self._lines)
+        return line
+
+
+def _iter_csv(path: Path, lines: Iterable[tuple[int, str]],
+              rejections: list[Rejection]) -> Iterator[tuple[int, object]]:
+    """Rows as dicts; a row the parser cannot read (an over-long field, a stray quote) is rejected on
+    its own and reading goes on with the next line (it used to end the file silently)."""
+    source = _Numbered(lines)
+    reader = csv.reader(source)
+    header: list[str] | None = None
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            rejections.append(Rejection(str(path), source.number, None, f"baris CSV rusak: {exc}"))
+            continue
+        if header is None:
+            header = [h.strip().lstrip("\ufeff") for h in row]
+            missing = [c for c in REQUIRED if c not in header]
+            if missing:
+                rejections.append(Rejection(str(path), source.number, ",".join(missing),
+                                            "kolom wajib tidak ada di header CSV"))
+                return
+            continue
+        if not row or not any(cell.strip() for cell in row):
+            continue
+        if len(row) > len(header):
+            rejections.append(Rejection(str(path), source.number, None, "jumlah kolom lebih banyak dari header"))
+            continue
+        values = dict(zip(header, row, strict=False))
+        yield source.number, {k: v for k, v in values.items() if v != "" or k in REQUIRED}
 
 
 def ingest_file(factory: sessionmaker[Session], path: Path, *, settings: Settings | None = None,
                 actor: str = "cli", on_progress: Callable[[int], None] | None = None) -> IngestResult:
+    """Import one file; never raises for what is in the file. A failure outside the file (the
+    database, the disk) stops the run, which is still logged, and is reported as a rejection naming
+    the line reached; re-running resumes (stored posts are duplicates the second time)."""
     if not path.is_file():
         return IngestResult(rejections=[Rejection(str(path), 0, None, "file tidak ditemukan")])
     records, rejections = iter_file_records(path)
-    result = ingest_records(factory, records, str(path), settings=settings, actor=actor, on_progress=on_progress)
+    try:
+        result = ingest_records(factory, records, str(path), settings=settings, actor=actor,
+                                on_progress=on_progress, source_rejections=rejections)
+    except IngestStopped as stop:
+        result = stop.result
+        result.rejections.append(Rejection(str(path), 0, None, f"impor {stop.reason}; post yang sudah tersimpan "
+                                                               "tetap ada, jalankan lagi untuk melanjutkan"))
     # The iterators collect decoding and JSON errors lazily; report everything in line order.
     result.rejections = sorted(rejections + result.rejections, key=lambda r: r.line)
     return result
