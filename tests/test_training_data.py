@@ -15,6 +15,7 @@ from netral.training.data import (
     data_hash,
     load_splits,
     make_splits,
+    source_group,
     validate_record,
 )
 from netral.training.dedup import near_duplicate_key
@@ -136,13 +137,11 @@ def test_committed_written_topics_appear_in_train_and_test() -> None:
 
 def test_committed_labels_are_reproduced_from_the_raw_annotations() -> None:
     """pool.jsonl / written.jsonl are exactly what the adjudication rule gives from the raw rounds."""
-    from netral.training.build_dataset import POOLS, adjudicate, merge_pool_labels
+    from netral.training.build_dataset import POOLS, adjudicate, merge_pool_labels, written_records
 
     if not POOLS.is_dir():
         pytest.skip("the shared pools are not beside the checkout")
-    raw_written = (LABELLED / "raw" / "written.jsonl").read_text(encoding="utf-8")
-    written = [json.loads(line) for line in raw_written.splitlines()]
-    records, figures = adjudicate(merge_pool_labels() + written)
+    records, figures = adjudicate(merge_pool_labels() + written_records())
     committed = {}
     for path in (LABELLED / "pool.jsonl", LABELLED / "written.jsonl"):
         for line in path.read_text(encoding="utf-8").splitlines():
@@ -152,3 +151,47 @@ def test_committed_labels_are_reproduced_from_the_raw_annotations() -> None:
     stats = json.loads((LABELLED / "stats.json").read_text(encoding="utf-8"))
     assert stats["annotation"] == figures
     assert figures["partisan_yes_no_kappa"] > 0.8  # the guideline is usable: independent labellers agree
+
+
+# --- round 3: frozen evaluation sets from outside the training distribution -------------------------
+
+TEST_SPLIT_HASH_BEFORE_ROUND3 = "df12dc31b1df1af2f070a720fbff5e2be2d5184b08a8fc2dc53bf0e839610b4d"
+
+
+def test_in_domain_test_split_is_unchanged_by_round3() -> None:
+    assert data_hash(load_splits(LABELLED).test) == TEST_SPLIT_HASH_BEFORE_ROUND3
+
+
+def test_evaluation_sets_are_large_enough_and_cover_every_everyday_publisher() -> None:
+    s = load_splits(LABELLED)
+    everyday, cross = s.evals["everyday"], s.evals["cross_election"]
+    assert len(everyday) >= 1500 and len(cross) >= 1000
+    pools = Counter(source_group(e) for e in everyday)
+    assert set(pools) == {"everyday_tweets_indolem_2020", "everyday_tweets_2018_hs_abusive",
+                          "everyday_tweets_idsa_lowercased", "everyday_tweets_traffic_2019"}
+    assert all(n >= 100 for n in pools.values())
+    assert 0 < sum(e.partisan for e in everyday) < 0.1 * len(everyday)  # the few political posts are labelled
+
+
+def test_no_post_of_the_held_out_election_is_in_training_or_dev() -> None:
+    s = load_splits(LABELLED)
+    held_pools = {"election2019_runup_tweets_2018", "pilpres2019_tweets"}
+    assert not [e for e in s.train + s.dev if source_group(e) in held_pools]
+    assert {source_group(e) for e in s.evals["cross_election"]} == held_pools
+    era = {"everyday_tweets_2018_hs_abusive", "everyday_tweets_traffic_2019"}
+    assert not [e for e in s.train + s.dev if e.partisan and source_group(e) in era]
+
+
+def test_evaluation_sets_share_no_near_duplicate_with_training_or_dev() -> None:
+    s = load_splits(LABELLED)
+    fitted = {near_duplicate_key(e.text) for e in s.train + s.dev}
+    for name, examples in s.evals.items():
+        assert not {near_duplicate_key(e.text) for e in examples} & fitted, name
+    ids = [e.id for e in s.train + s.dev + s.test + [e for v in s.evals.values() for e in v]]
+    assert len(ids) == len(set(ids))
+
+
+def test_dev_holds_everyday_posts_so_the_threshold_is_chosen_against_them() -> None:
+    dev = load_splits(LABELLED).dev
+    everyday = [e for e in dev if e.source.startswith("everyday_tweets")]
+    assert len(everyday) >= 0.25 * len(dev)

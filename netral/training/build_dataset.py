@@ -13,6 +13,7 @@ import hashlib
 import json
 from pathlib import Path
 
+from netral.atomic import atomic_write_text
 from netral.settings import REPO_ROOT
 from netral.training.adjudicate import agreement, combine, needs_third
 from netral.training.data import (
@@ -156,12 +157,15 @@ def _round3_sets(labelled: Path) -> dict[str, str]:
     return {r["id"]: r["set"] for r in read_jsonl(path)} if path.is_file() else {}
 
 
+def written_records(labelled: Path = LABELLED) -> list[dict]:
+    """Hand-written posts with their writers' labels: the first set, then round 3."""
+    paths = [labelled / "raw" / "written.jsonl", labelled / "raw" / "written_round3.jsonl"]
+    return [rec for path in paths if path.is_file() for rec in read_jsonl(path)]
+
+
 def main() -> None:
     pool = merge_pool_labels()
-    written = read_jsonl(LABELLED / "raw" / "written.jsonl")
-    if (LABELLED / "raw" / "written_round3.jsonl").is_file():
-        written += read_jsonl(LABELLED / "raw" / "written_round3.jsonl")
-    records, figures = adjudicate(pool + written)
+    records, figures = adjudicate(pool + written_records())
     n_pool = len(pool)
     sets = _round3_sets(LABELLED)
     for rec in records[:n_pool]:
@@ -176,7 +180,7 @@ def main() -> None:
     stats = {"labelled": describe(examples), "unclear_left_out": unclear, **removed,
              "annotation": figures,
              "splits": {k: describe(v) for k, v in parts.items()}}
-    (LABELLED / "stats.json").write_text(json.dumps(stats, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    atomic_write_text(LABELLED / "stats.json", json.dumps(stats, indent=2, ensure_ascii=False) + "\n")
     print(json.dumps(stats, indent=2, ensure_ascii=False))
 
 
