@@ -8,7 +8,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: install demo test test-fast lint bench train evaluate serve chromium clean
+.PHONY: install demo test test-fast lint bench bench-load train evaluate serve chromium clean
 
 $(STAMP): pyproject.toml
 	@command -v $(PY) >/dev/null 2>&1 || { echo "Python 3.11 ($(PY)) is required"; exit 1; }
@@ -41,6 +41,11 @@ lint: install
 
 bench: install
 	$(BIN)/python -m netral.pipeline.bench
+
+# 8 reviewers for 60 s against PostgreSQL (NETRAL_BENCH_POSTGRES_URL or NETRAL_TEST_POSTGRES_URL):
+# p50/p95 latency printed; exits 1 on a double decision, a broken audit chain or a 5xx.
+bench-load: install
+	$(BIN)/python -m netral.serve.loadbench --reviewers 8 --seconds 60
 
 train: install
 	$(BIN)/netral train

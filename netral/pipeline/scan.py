@@ -14,6 +14,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import and_, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -21,11 +22,12 @@ from sqlalchemy.orm import Session, sessionmaker
 from netral.db.schema import Account, Flag, FlagScoreHistory, Post, Score
 from netral.db.types import utcnow
 from netral.elections import Election, load_elections
-from netral.models.classifier import Classifier
-from netral.models.explain import gradient_x_input
 from netral.pipeline.evidence import EvidenceExtractor
 from netral.settings import Settings, get_settings
 from netral.vocabulary import FlagStatus
+
+if TYPE_CHECKING:  # torch is imported only where a model is actually used
+    from netral.models.classifier import Classifier
 
 
 @dataclass
@@ -121,6 +123,8 @@ def scan(
                 if flag is not None:
                     touched.append((flag, post.text))
             if explain and touched:
+                from netral.models.explain import gradient_x_input
+
                 drivers = gradient_x_input(clf, [text for _, text in touched])
                 for (flag, _), found in zip(touched, drivers, strict=True):
                     flag.drivers = [d.to_dict() for d in found]
