@@ -56,8 +56,12 @@ def _with_rates(m: dict[str, Any]) -> dict[str, Any]:
 
 
 def style_stripped(text: str) -> str:
-    """The style of the lowercased 2023 pool: lower case, no punctuation, no digits."""
-    return " ".join(_PUNCT.sub(" ", re.sub(r"\d+", " ", text.lower())).split())
+    """Lower case without punctuation (the style of the lowercased 2023 pool), digits kept.
+
+    Digits are kept on purpose: "coblos 02" without its number no longer names a contestant, so
+    removing them would change the content, not only the style. ``#`` and ``@`` are kept too.
+    """
+    return " ".join(_PUNCT.sub(" ", text.lower()).split())
 
 
 def evaluate(version: ModelVersion, splits: SplitSet, settings: Settings, *, max_length: int | None = None
@@ -146,7 +150,7 @@ def _queue_precision(sets: dict[str, Any]) -> None:
 
 
 def _style_check(clf: Any, dev: Sequence[Example], threshold: float) -> dict[str, Any]:
-    """How many dev decisions flip when posts are lowercased and stripped of punctuation and digits."""
+    """How many dev decisions flip when posts are lowercased and stripped of punctuation."""
     texts = [e.text for e in dev]
     before = clf.probabilities(texts)[:, 0] >= threshold
     after = clf.probabilities([style_stripped(t) for t in texts])[:, 0] >= threshold
@@ -187,7 +191,7 @@ def render_markdown(report: dict[str, Any]) -> str:
         lines.append(f"| {lab} | {_fmt(m['precision'])} | {_fmt(m['recall'])} | {_fmt(m['f1'])} | {m['support']} |")
     s = report["style_check_dev"]
     c = test["systems"]["model"]["confusion"]
-    lines += ["", f"Uji gaya (dev, huruf kecil tanpa tanda baca/angka): {s['flipped']} dari {s['n']} keputusan "
+    lines += ["", f"Uji gaya (dev, huruf kecil tanpa tanda baca): {s['flipped']} dari {s['n']} keputusan "
               f"berubah ({s['flip_rate']:.1%}; {s['to_partisan']} menjadi partisan, "
               f"{s['to_not_partisan']} sebaliknya).",
               "", "Matriks konfusi (partisan, set uji): ", "", "| | prediksi ya | prediksi tidak |", "|---|---|---|",
