@@ -195,3 +195,19 @@ def test_dev_holds_everyday_posts_so_the_threshold_is_chosen_against_them() -> N
     dev = load_splits(LABELLED).dev
     everyday = [e for e in dev if e.source.startswith("everyday_tweets")]
     assert len(everyday) >= 0.25 * len(dev)
+
+
+def test_style_copies_are_seeded_lowercased_and_keep_labels_and_digits() -> None:
+    from netral.training.augment import style_stripped, with_style_copies
+
+    assert style_stripped("Coblos 02, ya!! #AMINAjaDulu 🙏") == "coblos 02 ya #aminajadulu"
+    examples = [_ex(i, f"Post Nomor {i}, ya!") for i in range(40)] + [_ex(99, "sudah gaya polos")]
+    out = with_style_copies(examples, 0.5, seed=7)
+    copies = out[len(examples):]
+    assert 5 < len(copies) < 35 and out[:len(examples)] == examples
+    assert all(c.id.endswith("#style") and c.text == style_stripped(c.text) for c in copies)
+    originals = {e.id: e for e in examples}
+    assert all(c.partisan == originals[c.id.removesuffix("#style")].partisan for c in copies)
+    assert "x99#style" not in {c.id for c in copies}  # a post already in that style is not copied
+    assert [c.id for c in with_style_copies(examples, 0.5, seed=7)[len(examples):]] == [c.id for c in copies]
+    assert with_style_copies(examples, 0.0, seed=7) == examples

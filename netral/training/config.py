@@ -36,6 +36,9 @@ class TrainConfig:
     # Past elections (``settings.history_elections_dir``) whose configs are used for masking in training;
     # the held-out cross-election set's election must not be among them.
     mask_history: tuple[str, ...] = ("pilkada-dki-2017",)
+    # Share of training posts that also enter in the lowercased, punctuation-free style of the 2023 pool
+    # (``netral.training.augment``), so that style alone does not decide (evaluation's style check on dev).
+    style_augment: float = 0.0
     patience: int = 2
     seed: int = 13
     target_recall: float = 0.95

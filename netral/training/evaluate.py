@@ -16,7 +16,6 @@ Writes ``eval/report.md``, ``eval/report.json`` and plots into the model's regis
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -35,13 +34,13 @@ from netral.models.registry import ModelVersion  # noqa: E402
 from netral.pipeline.evidence import EvidenceExtractor  # noqa: E402
 from netral.pipeline.masking import history_elections, load_classifier  # noqa: E402
 from netral.settings import Settings  # noqa: E402
+from netral.training.augment import style_stripped  # noqa: E402
 from netral.training.baselines import GazetteerBaseline, TfidfBaseline  # noqa: E402
 from netral.training.data import CROSS_ELECTION_HISTORY, LABELS, Example, SplitSet, data_hash, source_group  # noqa: E402
 from netral.training.metrics import choose_threshold, head_metrics  # noqa: E402
 
 PREVALENCES = (0.01, 0.05)
 SET_NAMES_ID = {"test": "uji (in-domain)", "everyday": "sehari-hari", "cross_election": "lintas pemilu (2019)"}
-_PUNCT = re.compile(r"[^\w\s#@]+")
 
 
 def expected_precision(recall: float, false_flag_rate: float, prevalence: float) -> float | None:
@@ -53,15 +52,6 @@ def _with_rates(m: dict[str, Any]) -> dict[str, Any]:
     c = m["confusion"]
     negatives = c["fp"] + c["tn"]
     return {**m, "false_flag_rate": round(c["fp"] / negatives, 4) if negatives else None}
-
-
-def style_stripped(text: str) -> str:
-    """Lower case without punctuation (the style of the lowercased 2023 pool), digits kept.
-
-    Digits are kept on purpose: "coblos 02" without its number no longer names a contestant, so
-    removing them would change the content, not only the style. ``#`` and ``@`` are kept too.
-    """
-    return " ".join(_PUNCT.sub(" ", text.lower()).split())
 
 
 def evaluate(version: ModelVersion, splits: SplitSet, settings: Settings, *, max_length: int | None = None

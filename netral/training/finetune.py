@@ -33,6 +33,7 @@ from transformers import AutoTokenizer, get_linear_schedule_with_warmup, set_see
 from netral.models.architecture import NetralMeanPoolClassifier
 from netral.models.registry import ModelVersion, save_version
 from netral.normalise import NORMALISER_VERSION, normalise
+from netral.training.augment import with_style_copies
 from netral.training.config import TrainConfig
 from netral.training.data import CATEGORIES, LABELS, Example, SplitSet, data_hash
 from netral.training.frozen import freeze_lower, lower_outputs
@@ -157,7 +158,7 @@ def train(
         torch.set_num_threads(config.threads)
     set_seed(config.seed)
     notify = on_progress or (lambda _f, _m: None)
-    train_examples = splits.all_train()
+    train_examples = with_style_copies(splits.all_train(), config.style_augment, config.seed)
     dhash = splits.hash()
     run_dir = registry / "_runs" / config.key(dhash, base_name)
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -194,7 +195,8 @@ def train(
         "target_recall": config.target_recall, "mask_contestants": config.mask_contestants,
         "mask_history": list(config.mask_history) if config.mask_contestants else [],
         "eval_max_length": eval_max_length, "metrics": metrics, "config": asdict(config),
-        "history": state.history, "n_train": len(train_examples), "n_decisions": len(splits.extra_train),
+        "history": state.history, "n_train": len(train_examples),
+        "n_style_copies": len(train_examples) - len(splits.all_train()), "n_decisions": len(splits.extra_train),
         "n_dev": len(splits.dev), "n_test": len(splits.test),
         "n_held_out": {name: len(ex) for name, ex in splits.held_out().items()},
         "train_seconds": round(time.time() - started, 1),
