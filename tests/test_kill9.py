@@ -5,7 +5,7 @@ Each job runs in a child process that reports every committed chunk on stdout an
 test sends SIGKILL after the second one, so the kill lands between commits and inside the next
 chunk's work. The scan uses a small deterministic stand-in classifier (the code under test is the
 scan's chunking and commits, not the model); the real model's kill-and-resume is in
-tests/test_model_pipeline.py (marker ``model``).
+tests/test_model_pipeline.py, and training's below (marker ``model``: it needs the converted base).
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import sys
 import textwrap
 from pathlib import Path
 
+import pytest
 from sqlalchemy import func, select
 from webutil import factory_for, sqlite_url
 
@@ -167,3 +168,47 @@ def test_kill9_during_scan_then_rerun_scores_each_post_exactly_once(tmp_path: Pa
         assert s.scalar(select(func.count()).select_from(Flag)) == flags
     factory.kw["bind"].dispose()
     fresh.kw["bind"].dispose()
+
+
+@pytest.mark.model
+def test_kill9_during_training_then_rerun_resumes_and_registers_once(tmp_path: Path) -> None:
+    """A smoke run on the real converted base (a few steps on a small slice): killed after its first
+    checkpoint, the re-run resumes from that checkpoint and registers exactly one version."""
+    from netral.models.base import resolve_base
+    from netral.models.registry import list_versions
+    from netral.settings import Settings
+    from netral.training.config import TrainConfig
+    from netral.training.service import run_training
+
+    shared = os.environ.get("NETRAL_TEST_BASE_CACHE")
+    base = Path(shared) if shared else tmp_path / "base"
+    data_dir = tmp_path / "var"
+    data_dir.mkdir()
+    os.symlink(base, data_dir / "base")
+    resolve_base(None, data_dir / "base")  # convert once here, not inside the child that gets killed
+    code = f"""
+        import time
+        from pathlib import Path
+        from netral.settings import Settings
+        from netral.training.config import TrainConfig
+        from netral.training.service import run_training
+        def progress(fraction, message):
+            if message.startswith("langkah"):
+                print(message, flush=True)
+                time.sleep(0.5)
+        run_training(settings=Settings(data_dir=Path({str(data_dir)!r})),
+                     config=TrainConfig(max_steps=6, batch_size=8, checkpoint_every=2, epochs=1),
+                     limit_train=48, limit_eval=32, progress=False, on_progress=progress)
+        print("done", flush=True)
+    """
+    seen = _run_and_kill(code, after_lines=3)
+    assert seen[-1] == "langkah 3/6"  # checkpoint written at step 2, killed during step 4
+    settings = Settings(data_dir=data_dir)
+    assert list_versions(settings.registry_dir) == []  # nothing half-registered
+    messages: list[str] = []
+    mv = run_training(settings=settings, config=TrainConfig(max_steps=6, batch_size=8, checkpoint_every=2, epochs=1),
+                      limit_train=48, limit_eval=32, progress=False,
+                      on_progress=lambda _f, m: messages.append(m))
+    steps = [m for m in messages if m.startswith("langkah")]
+    assert steps[0] == "langkah 3/6" and steps[-1] == "langkah 6/6"  # resumed, not restarted from 1
+    assert [v.version for v in list_versions(settings.registry_dir)] == [mv.version]
