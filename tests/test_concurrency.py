@@ -217,3 +217,46 @@ def test_pdf_rendering_fetches_no_url(tmp_path: Path) -> None:
     assert hits == []
     with pytest.raises(ValueError):
         reports.refuse_fetch("https://example.org/x.png")
+
+
+def test_concurrent_api_pushes_of_the_same_posts_store_each_once(db_url: str, tmp_path: Path) -> None:
+    """No IntegrityError reaches a client: the post a concurrent request stored first is a duplicate."""
+    from fastapi.testclient import TestClient
+    from webutil import factory_for, settings_for
+
+    from netral.db.schema import Post
+    from netral.pipeline.roster import import_roster
+    from netral.review import users as user_service
+    from netral.serve.app import create_app
+
+    samples = Path(__file__).resolve().parents[1] / "data" / "samples"
+    factory = factory_for(db_url)
+    with factory() as s:
+        import_roster(s, samples / "roster.csv")
+        analyst = user_service.create_user(s, username="pengirim", role="analyst", password="kiriman-data-resmi-7")
+        _, token = user_service.create_api_token(s, analyst, "uji", actor=None)
+        s.commit()
+    app = create_app(settings_for(db_url, tmp_path))
+    body = [{"platform": "twitter", "post_id": str(i), "author": "@budi_guru85", "text": f"post {i}",
+             "created_at": "2024-01-08T07:15:00+07:00"} for i in range(40)]
+    barrier = threading.Barrier(4)
+    answers: list[tuple[int, int]] = []
+    lock = threading.Lock()
+
+    def push() -> None:
+        client = TestClient(app, raise_server_exceptions=False)
+        barrier.wait(timeout=30)
+        r = client.post("/api/posts", json=body, headers={"Authorization": f"Bearer {token}"})
+        with lock:
+            answers.append((r.status_code, r.json().get("stored", -1) if r.status_code == 200 else -1))
+
+    threads = [threading.Thread(target=push) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert [code for code, _ in answers] == [200] * 4, answers
+    assert sum(stored for _, stored in answers) == 40
+    with factory() as s:
+        assert s.scalar(select(func.count()).select_from(Post)) == 40
+    factory.kw["bind"].dispose()

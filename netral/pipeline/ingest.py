@@ -175,16 +175,15 @@ _UNSTORABLE = (DBAPIError, UnicodeError, ValueError, OverflowError)
 
 def _store_batch_safely(session: Session, batch: list[tuple[int, IncomingPost]], source: str,
                         part: IngestResult) -> None:
-    """Store a batch; if the database refuses it for a reason other than a duplicate, store record by
-    record (each in a savepoint) so only the records it refuses are rejected, with their line."""
+    """Store a batch; if the database refuses it, store record by record (each in a savepoint) so only
+    the records it refuses are rejected, with their line, and a post a concurrent writer stored after
+    our lookup counts as the duplicate it now is (no IntegrityError reaches the caller)."""
     ensure_transaction(session, immediate=True)  # a writer: take the lock now, not at the first INSERT
     try:
         with session.begin_nested():
             _store_batch(session, batch, source, part)
             session.flush()
         return
-    except IntegrityError:
-        raise
     except _UNSTORABLE:
         part.__init__()  # type: ignore[misc]
     for line, post in batch:
@@ -193,9 +192,15 @@ def _store_batch_safely(session: Session, batch: list[tuple[int, IncomingPost]],
             with session.begin_nested():
                 _store_batch(session, [(line, post)], source, one)
                 session.flush()
-        except IntegrityError:
-            raise
         except _UNSTORABLE as exc:
+            stored = None
+            if isinstance(exc, IntegrityError):
+                stored = session.scalar(select(Post.content_sha256).where(Post.platform == post.platform,
+                                                                          Post.post_id == post.post_id))
+            if stored is not None:
+                part.duplicates += 1
+                part.changed_duplicates += int(stored != post.content_sha256())
+                continue
             detail = str(getattr(exc, "orig", exc)).splitlines()[0][:200] if str(exc) else type(exc).__name__
             part.rejections.append(Rejection(source, line, None, f"ditolak basis data: {detail}"))
             continue
