@@ -27,6 +27,8 @@ def train_cmd(
     frozen_layers: int | None = typer.Option(None, help="jumlah lapisan bawah yang dibekukan; default resep"),
     mask_contestants: bool | None = typer.Option(None, "--mask/--no-mask",
                                                  help="samarkan nama kandidat/nomor/partai; default resep"),
+    style_augment: float | None = typer.Option(None, help="bagian post latih yang juga masuk dalam gaya huruf kecil "
+                                                         "tanpa tanda baca (0-1); default resep"),
     learning_rate: float | None = typer.Option(None, help="laju belajar encoder; default resep"),
     head_learning_rate: float | None = typer.Option(None, help="laju belajar kepala klasifikasi; default resep"),
     seed: int | None = typer.Option(None, help="benih acak; default resep"),
@@ -38,6 +40,7 @@ def train_cmd(
     config = TrainConfig().override(
         epochs=epochs, batch_size=batch_size, max_steps=max_steps, seed=seed, frozen_layers=frozen_layers,
         mask_contestants=mask_contestants, threads=settings.torch_threads, learning_rate=learning_rate,
+        style_augment=style_augment,
         head_learning_rate=head_learning_rate)
     try:
         mv = run_training(settings=settings, base_model=base_model, factory=factory() if with_decisions else None,
