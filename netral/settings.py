@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -28,6 +29,8 @@ class Settings(BaseSettings):
         default=REPO_ROOT / "data" / "elections_history",
         description="configs of past elections, used to mask contestants in training and evaluation data")
     labelled_dir: Path = REPO_ROOT / "data" / "labelled"
+    pools_dir: Path = Field(default=REPO_ROOT.parent / "shared" / "data" / "pools",
+                            description="unlabelled pools of real posts (bench, trimmed vocabulary)")
     slang_lexicon: Path = DEFAULT_LEXICON
     evidence_words: Path = Field(default=REPO_ROOT / "data" / "lexicon" / "evidence_id.yaml",
                                  description="Indonesian trigger/blocker words of the evidence extractor")
@@ -38,6 +41,11 @@ class Settings(BaseSettings):
     )
     max_length: int = 128
     scan_batch_size: int = 32
+    inference_backend: Literal["auto", "int8", "fp32"] = Field(
+        default="auto", description="auto: a version's int8 artefact (`netral model export`) when it has one")
+    cascade: Literal["auto", "on", "off"] = Field(
+        default="auto", description="cheap first stage in the scan; auto: on when the version's cascade "
+        "passed its recall check (README, Throughput)")
     torch_threads: int | None = None
 
     # Ingestion

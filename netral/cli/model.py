@@ -39,6 +39,40 @@ def list_cmd() -> None:
     console.print(table)
 
 
+@app.command("export")
+def export_cmd(
+    version: str = typer.Argument(..., help="versi di registri"),
+    check: bool = typer.Option(True, help="ukur kesepakatan dan F1 terhadap fp32 (beberapa menit)"),
+) -> None:
+    """Write VERSION's optimised int8 artefact (trimmed vocabulary, ONNX Runtime) next to it, with its hash."""
+    from netral.models.optimised import ArtefactError
+    from netral.models.registry import RegistryError, get_version
+    from netral.pipeline.export import check_quality, export_version, record_quality
+    from netral.training.data import CROSS_ELECTION_HISTORY
+
+    settings = get_settings()
+    try:
+        mv = get_version(settings.registry_dir, version)
+        artefact = export_version(mv, settings)
+    except (RegistryError, ArtefactError, OSError, ValueError) as exc:
+        raise fail(str(exc)) from None
+    vocab, quant = artefact.manifest["vocabulary"], artefact.manifest["quantisation"]
+    console.print(f"Artefak int8: {artefact.path} (sha256 {artefact.manifest['files']['model.onnx'][:12]}); "
+                  f"kosakata {vocab['kept']:,} dari {vocab['original']:,} potongan; lapisan fp32: "
+                  f"{', '.join(quant['fp32_layers']) or 'tidak ada'}")
+    if not check:
+        return
+    result = check_quality(mv, settings, cross_history=CROSS_ELECTION_HISTORY)
+    record_quality(artefact, result)
+    console.print(f"Keputusan sama dengan fp32 pada post bench: {result.agreement:.2%}")
+    for name, row in result.sets.items():
+        console.print(f"  {name}: F1 fp32 {row['f1_fp32']:.4f}, int8 {row['f1_int8']:.4f} "
+                      f"(hilang {row['f1_loss'] * 100:.2f} poin)")
+    if not result.passed:
+        raise fail("artefak tidak lolos pemeriksaan mutu (kesepakatan >= 99 %, F1 hilang <= 0,5 poin); "
+                   "pakai NETRAL_INFERENCE_BACKEND=fp32 atau hapus folder int8")
+
+
 @app.command("promote")
 def promote_cmd(
     version: str,

@@ -9,7 +9,7 @@ from tqdm import tqdm
 
 from netral.cli.common import console, factory, fail
 from netral.models.registry import RegistryError, resolve
-from netral.pipeline.scan import ScanFilter, pending_posts, scan
+from netral.pipeline.scan import ScanFilter, Shard, count_pending, scan
 from netral.settings import get_settings
 
 
@@ -29,25 +29,38 @@ def scan_cmd(
     platform: str | None = typer.Option(None, help="hanya platform ini"),
     limit: int | None = typer.Option(None, help="paling banyak N post"),
     model: str | None = typer.Option(None, help="versi model; default yang aktif"),
-    explain: bool = typer.Option(True, help="hitung kata pendorong skor untuk post yang ditandai"),
+    explain: bool = typer.Option(False, help="hitung kata pendorong skor saat memindai (default: saat tanda "
+                                 "pertama dibuka, atau `netral explain`)"),
     wait: bool = typer.Option(False, "--wait", help="bila scan lain sedang berjalan, tunggu (bawaan: berhenti)"),
+    shard: str | None = typer.Option(None, help="i/n: hanya bagian i dari n; jalankan n proses paralel "
+                                     "(PostgreSQL), jangan bersamaan dengan scan tanpa --shard"),
+    cascade: str | None = typer.Option(None, help="on/off: tahap murah dulu; default dari pengaturan"),
 ) -> None:
     """Resumable: re-running continues with posts not yet scored by this model version.
 
-    One scan at a time per database: a second one stops with a message (or waits, with ``--wait``).
+    One scan at a time per database and shard: a second one stops with a message (or waits, with ``--wait``).
+    Shards are disjoint, so ``--shard 0/4`` .. ``--shard 3/4`` run side by side.
     """
     from netral.db.engine import get_engine
     from netral.pipeline.joblock import JobBusy, exclusive
 
     try:
-        with exclusive(get_engine(get_settings().db_url), "scan", wait=wait):
-            _scan(since, unit, platform, limit, model, explain)
+        part = Shard.parse(shard) if shard else None
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    if cascade not in (None, "on", "off"):
+        raise typer.BadParameter(f"--cascade harus on atau off, dapat {cascade!r}")
+    lock = f"scan-shard-{part.index}-of-{part.count}" if part else "scan"
+    try:
+        with exclusive(get_engine(get_settings().db_url), lock, wait=wait):
+            _scan(since, unit, platform, limit, model, explain, part, cascade)
     except JobBusy as exc:
         raise fail(str(exc)) from None
 
 
 def _scan(since: str | None, unit: str | None, platform: str | None, limit: int | None, model: str | None,
-          explain: bool) -> None:
+          explain: bool, part: Shard | None, cascade: str | None) -> None:
+    from netral.pipeline.cascade import cascade_for
     from netral.pipeline.masking import load_classifier
 
     settings = get_settings()
@@ -55,26 +68,45 @@ def _scan(since: str | None, unit: str | None, platform: str | None, limit: int 
         mv = resolve(settings.registry_dir, model)
     except RegistryError as exc:
         raise fail(str(exc)) from None
-    filt = ScanFilter(_parse_since(since), unit, platform, limit)
+    filt = ScanFilter(_parse_since(since), unit, platform, limit, part)
     with factory()() as session:
-        total = len(pending_posts(session, mv.version, filt))
+        total = count_pending(session, mv.version, filt)
     if total == 0:
         console.print(f"Tidak ada post baru untuk dipindai oleh {mv.version}.")
         return
     clf = load_classifier(mv, settings)
+    gate = cascade_for(mv, settings, cascade or settings.cascade)
     with tqdm(total=total, desc=f"scan {mv.version}", unit="post") as bar:
         result = scan(
             factory(), clf, filt, batch_size=settings.scan_batch_size, explain=explain, on_progress=bar.update,
-            settings=settings,
+            settings=settings, cascade=gate,
         )
+    skipped = f", kaskade: {result.cascade_skipped} tidak perlu model penuh" if gate else ""
     console.print(
-        f"{result.scanned} post dipindai ({result.posts_per_second:.1f} post/detik), "
+        f"{result.scanned} post dipindai ({result.posts_per_second:.1f} post/detik, {clf.backend}{skipped}), "
         f"{result.flagged} tanda baru, {result.updated_flags} tanda tertunda diperbarui "
         f"(ambang {mv.threshold:.3f})."
     )
 
 
+def explain_cmd(
+    all_statuses: bool = typer.Option(False, "--all", help="juga tanda yang sudah diputuskan"),
+) -> None:
+    """Background job: compute the drivers of flags that have none for their model version."""
+    from netral.review.drivers import explain_pending, registry_loader
+    from netral.vocabulary import OPEN_STATUSES, FlagStatus
+
+    settings = get_settings()
+    statuses = tuple(FlagStatus) if all_statuses else OPEN_STATUSES
+    with tqdm(desc="kata pendorong", unit="tanda") as bar:
+        done = explain_pending(factory(), registry_loader(settings), statuses=statuses, on_progress=bar.update)
+    console.print(f"Kata pendorong dihitung untuk {done} tanda.")
+
+
 def register(app: typer.Typer) -> None:
     app.command("scan", help="Pindai post yang belum dinilai model aktif dan buat tanda (flag); dapat dilanjutkan.")(
         scan_cmd
+    )
+    app.command("explain", help="Hitung kata pendorong skor untuk tanda yang belum punya (tugas latar).")(
+        explain_cmd
     )

@@ -157,7 +157,10 @@ class Flag(Base):
     partisan_score: Mapped[float] = mapped_column(Float, index=True)
     categories: Mapped[dict[str, Any]] = mapped_column(default=dict)
     evidence: Mapped[list[Any]] = mapped_column(default=list)
-    drivers: Mapped[list[Any]] = mapped_column(default=list)  # words that drove the score (occlusion)
+    drivers: Mapped[list[Any]] = mapped_column(default=list)  # words that drove the score (gradient x input)
+    # The model version the drivers were computed with; None until computed (on first opening or by
+    # ``netral explain``), so "no positive driver" and "not computed yet" are told apart.
+    drivers_version: Mapped[str | None] = mapped_column(String(64))
     election: Mapped[str | None] = mapped_column(String(120), index=True)
     window_note: Mapped[str | None] = mapped_column(String(300))
     claimed_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from netral.elections import Election, load_election_file, load_elections
-from netral.models.classifier import Classifier
+from netral.models.classifier import Backend, Classifier
 from netral.models.registry import ModelVersion
 from netral.normalise import load_lexicon
 from netral.pipeline.evidence import (
@@ -89,16 +89,18 @@ def masker_for(elections_dir: Path, history_dir: Path, history_ids: Iterable[str
 
 
 def load_classifier(version: ModelVersion, settings: Settings, *, extra_history: Iterable[str] = (),
-                    max_length: int | None = None) -> Classifier:
+                    max_length: int | None = None, backend: Backend | None = None) -> Classifier:
     """A registered version with the text preparation it was trained with.
 
     A version trained with masking masks with the configured elections plus the past elections it was
     trained with (``mask_history`` in its metadata) and any ``extra_history`` (an evaluation set's
-    election, configured after training).
+    election, configured after training). ``backend`` defaults to ``settings.inference_backend``; the
+    int8 artefact gets the same text preparation as fp32 (``Classifier.prepare``).
     """
     prep = None
     if version.meta.get("mask_contestants"):
         prep = masker_for(settings.elections_dir, settings.history_elections_dir,
                           (*version.meta.get("mask_history", []), *extra_history))
     return Classifier(version, max_length=max_length or settings.max_length, threads=settings.torch_threads,
-                      prep=prep, lexicon=load_lexicon(settings.slang_lexicon))
+                      prep=prep, lexicon=load_lexicon(settings.slang_lexicon),
+                      backend=backend or settings.inference_backend)

@@ -18,7 +18,7 @@ from starlette.responses import Response
 
 from netral.db.schema import AuditRecord, Flag, Report, User
 from netral.db.types import utcnow
-from netral.review import decisions, present, queue
+from netral.review import decisions, drivers, present, queue
 from netral.review.errors import ReviewError
 from netral.review.roles import FIRST_REVIEW, ISSUE_REPORT, SECOND_REVIEW
 from netral.serve.deps import DbId, PageNo, flash, get_db, render, require, settings_of
@@ -124,6 +124,8 @@ def flag_page(request: Request, flag_id: DbId, user: User = Depends(reviewers),
         flag = queue.get_flag(db, flag_id)
     except ReviewError as exc:
         return review_error_response(request, exc, user)
+    # Drivers on demand: computed on the first opening of the flag, then kept on it.
+    drivers.ensure_drivers(db, flag, drivers.registry_loader(settings_of(request)))
     return render(request, "flag.html", _flag_context(db, flag, user), user=user)
 
 

@@ -1,0 +1,189 @@
+"""``netral model export``: build a version's optimised int8 artefact and check that it keeps quality.
+
+The artefact itself is built in ``netral.models.optimised``; this service supplies what needs the
+pipeline: texts prepared exactly as the model sees them (``Classifier.prepare``: contestant masking for a
+version trained with it, normalisation, text prefix), the corpus whose pieces the trimmed vocabulary keeps
+(the shared pools and the labelled data), the calibration texts for the choice of fp32 layers (the dev
+split), and the quality checks the artefact must pass against fp32: decision agreement on the bench posts
+and F1 on each evaluation set. The checks are written to the artefact's manifest and printed.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from netral.atomic import atomic_write_json
+from netral.models.classifier import Classifier
+from netral.models.optimised import MANIFEST, Artefact, export_artefact, sha256_file
+from netral.models.registry import ModelVersion
+from netral.pipeline.masking import load_classifier
+from netral.settings import Settings
+
+BENCH_POOL = "pemilu2024_tweets.jsonl"
+EVAL_SETS = {"test": ("splits", "test.jsonl"), "everyday": ("eval", "everyday.jsonl"),
+             "cross_election": ("eval", "cross_election.jsonl")}
+MIN_AGREEMENT = 0.99
+MAX_F1_LOSS = 0.005
+
+
+def _texts(path: Path) -> Iterator[str]:
+    with path.open(encoding="utf-8") as fh:
+        for line in fh:
+            if not line.strip():
+                continue
+            try:
+                rec = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            if isinstance(rec, dict) and isinstance(rec.get("text"), str):
+                yield rec["text"]
+
+
+def corpus_files(settings: Settings) -> list[Path]:
+    """Every JSONL of the shared pools and of the labelled data (files without texts add nothing)."""
+    pools = sorted(settings.pools_dir.glob("*.jsonl")) if settings.pools_dir.is_dir() else []
+    return [*pools, *sorted(settings.labelled_dir.rglob("*.jsonl"))]
+
+
+def corpus_texts(files: Iterable[Path]) -> Iterator[str]:
+    seen: set[int] = set()
+    for path in files:
+        for text in _texts(path):
+            key = hash(text)
+            if key not in seen:
+                seen.add(key)
+                yield text
+
+
+def tokenised(clf: Classifier, texts: Iterable[str], *, raw_too: bool = True, batch: int = 512
+              ) -> Iterator[list[int]]:
+    """Tokenizer ids of each text as the model sees it, and (``raw_too``) of the text without masking."""
+    from netral.normalise import normalise
+
+    chunk: list[str] = []
+
+    def flush() -> Iterator[list[int]]:
+        prepared = [clf.prepare(t) for t in chunk]
+        if raw_too:
+            prepared += [clf.prefix + normalise(t, clf.lexicon) for t in chunk]
+        yield from clf.tokenizer(prepared, truncation=True, max_length=clf.max_length)["input_ids"]
+        chunk.clear()
+
+    for text in texts:
+        chunk.append(text)
+        if len(chunk) >= batch:
+            yield from flush()
+    if chunk:
+        yield from flush()
+
+
+def bench_posts(settings: Settings, n: int = 1000) -> list[str]:
+    """The posts ``make bench`` scores for its election set: the first ``n`` of the 2024 election pool."""
+    out: list[str] = []
+    for text in _texts(settings.pools_dir / BENCH_POOL):
+        out.append(text)
+        if len(out) >= n:
+            break
+    return out
+
+
+def labelled_set(settings: Settings, name: str) -> tuple[list[str], np.ndarray]:
+    folder, file = EVAL_SETS[name]
+    texts, labels = [], []
+    with (settings.labelled_dir / folder / file).open(encoding="utf-8") as fh:
+        for line in fh:
+            if line.strip():
+                rec = json.loads(line)
+                texts.append(rec["text"])
+                labels.append(bool(rec["partisan"]))
+    return texts, np.array(labels)
+
+
+def f1(y: np.ndarray, pred: np.ndarray) -> tuple[float, float]:
+    """(F1, recall) of the positive class."""
+    tp = float(np.sum(pred & y))
+    fp, fn = float(np.sum(pred & ~y)), float(np.sum(~pred & y))
+    recall = tp / (tp + fn) if tp + fn else 0.0
+    return (2 * tp / (2 * tp + fp + fn) if tp else 0.0), recall
+
+
+@dataclass
+class QualityCheck:
+    agreement: float
+    max_abs_diff: float
+    sets: dict[str, dict[str, float]]
+
+    @property
+    def passed(self) -> bool:
+        return self.agreement >= MIN_AGREEMENT and all(s["f1_loss"] <= MAX_F1_LOSS for s in self.sets.values())
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"bench_agreement": self.agreement, "bench_max_abs_diff": self.max_abs_diff, "sets": self.sets,
+                "passed": self.passed, "min_agreement": MIN_AGREEMENT, "max_f1_loss": MAX_F1_LOSS}
+
+
+def check_quality(version: ModelVersion, settings: Settings, *, cross_history: Sequence[str] = (),
+                  bench_n: int = 1000) -> QualityCheck:
+    """int8 against fp32: decisions on the bench posts, F1 (at the version's threshold) on each set."""
+    pairs: dict[str, tuple[Classifier, Classifier]] = {}
+
+    def classifiers(extra: Sequence[str]) -> tuple[Classifier, Classifier]:
+        key = ",".join(extra)
+        if key not in pairs:
+            pairs.clear()
+            pairs[key] = (load_classifier(version, settings, backend="fp32", extra_history=extra),
+                          load_classifier(version, settings, backend="int8", extra_history=extra))
+        return pairs[key]
+
+    fp32, int8 = classifiers(())
+    posts = bench_posts(settings, bench_n)
+    a, b = fp32.probabilities(posts)[:, 0], int8.probabilities(posts)[:, 0]
+    t = version.threshold
+    agreement = float(np.mean((a >= t) == (b >= t)))
+    sets: dict[str, dict[str, float]] = {}
+    for name in EVAL_SETS:
+        texts, y = labelled_set(settings, name)
+        ref, opt = classifiers(tuple(cross_history) if name == "cross_election" else ())
+        f_ref, r_ref = f1(y, ref.probabilities(texts)[:, 0] >= t)
+        f_opt, r_opt = f1(y, opt.probabilities(texts)[:, 0] >= t)
+        sets[name] = {"n": len(texts), "f1_fp32": round(f_ref, 4), "f1_int8": round(f_opt, 4),
+                      "f1_loss": round(f_ref - f_opt, 4), "recall_fp32": round(r_ref, 4),
+                      "recall_int8": round(r_opt, 4)}
+    return QualityCheck(agreement, float(np.abs(a - b).max()), sets)
+
+
+def export_version(version: ModelVersion, settings: Settings, *, calibration_n: int = 600,
+                   corpus_limit: int | None = None, target_agreement: float = 0.995, search_steps: int = 4
+                   ) -> Artefact:
+    """Build ``<version>/int8`` from the corpus and the dev split (see the module docstring)."""
+    import itertools
+
+    clf = load_classifier(version, settings, backend="fp32")
+    files = corpus_files(settings)
+    texts = corpus_texts(files)
+    if corpus_limit is not None:
+        texts = itertools.islice(texts, corpus_limit)
+    dev_path = settings.labelled_dir / "splits" / "dev.jsonl"
+    calibration = list(itertools.islice(_texts(dev_path), calibration_n)) if dev_path.is_file() else []
+    calibration = calibration or bench_posts(settings, calibration_n)
+    reference = clf.probabilities(calibration)
+    note = f"{len(files)} file: pools ({settings.pools_dir.name}) + data berlabel"
+    return export_artefact(version, tokenised(clf, texts), [clf.prepare(t) for t in calibration], reference,
+                           max_length=clf.max_length, threads=settings.torch_threads, corpus_note=note,
+                           target_agreement=target_agreement, search_steps=search_steps)
+
+
+def record_quality(artefact: Artefact, check: QualityCheck) -> None:
+    """Add the quality check to the manifest (the files' hashes are unchanged, so it still verifies)."""
+    manifest = dict(artefact.manifest)
+    manifest["quality"] = check.to_dict()
+    atomic_write_json(artefact.path / MANIFEST, manifest)
+
+
+__all__ = ["QualityCheck", "check_quality", "export_version", "record_quality", "sha256_file"]
