@@ -4,8 +4,8 @@ The scan no longer computes drivers (gradient x input cost three forward passes 
 computed on the first opening of a flag or by ``netral explain``. ``drivers_version`` tells computed
 drivers (possibly none) from not yet computed, and drivers of an older model from current ones.
 
-Revision ID: 0007
-Revises: 0006
+Revision ID: 0008
+Revises: 0007
 Create Date: 2026-12-06
 """
 
@@ -16,8 +16,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0007"
-down_revision: str | None = "0006"
+revision: str = "0008"
+down_revision: str | None = "0007"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
