@@ -8,7 +8,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: install demo test test-fast lint bench bench-load train evaluate serve chromium clean
+.PHONY: install demo test test-fast lint bench bench-scale bench-load train evaluate serve chromium clean
 
 $(STAMP): pyproject.toml
 	@command -v $(PY) >/dev/null 2>&1 || { echo "Python 3.11 ($(PY)) is required"; exit 1; }
@@ -39,8 +39,14 @@ test-fast: install
 lint: install
 	$(BIN)/ruff check netral tests
 
+# Naive, fp32, int8, the default scan and the scan with the cascade on the election set and the timeline
+# mix; ends with one `summary:` line. Export the model first: netral model export VERSION.
 bench: install
 	$(BIN)/python -m netral.pipeline.bench
+
+# 200,000 synthetic posts through the scan with a constant-time scorer: flat memory, linear time.
+bench-scale: install
+	$(BIN)/python -m netral.pipeline.bench --scale 200000
 
 # 8 reviewers for 60 s against PostgreSQL (NETRAL_BENCH_POSTGRES_URL or NETRAL_TEST_POSTGRES_URL):
 # p50/p95 latency printed; exits 1 on a double decision, a broken audit chain or a 5xx.

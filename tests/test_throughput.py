@@ -322,3 +322,37 @@ def test_make_bench_prints_the_summary_line_format() -> None:
             ("timeline", "scan"): {"rate": 500.0}}
     assert summary_line(rows) == "summary: scan_posts_per_s=80.0 ratio_vs_naive=5.00 timeline_posts_per_s=500.0"
     assert REPO_ROOT.joinpath("Makefile").read_text().count("netral.pipeline.bench") >= 1
+
+
+# --- cascade ---------------------------------------------------------------------------------------------------
+
+def test_cascade_gate_keeps_every_correct_flag_and_is_used_only_when_enabled(tmp_path: Path) -> None:
+    from netral.pipeline.cascade import CharModel, cascade_for, choose_gate, save
+    from netral.settings import Settings
+
+    texts = ["coblos nomor dua ya", "ayo dukung paslon menang", "rapat pagi di kantor", "makan siang dulu",
+             "pilih nomor satu", "jalan macet hari ini"] * 4
+    labels = [True, True, False, False, True, False] * 4
+    char = CharModel.fit(texts, labels, lexicon={})
+    probs = char.probabilities(texts)
+    assert probs[0] > probs[2]  # it learned something
+    caught = np.array(labels)
+    gate = choose_gate(probs, np.zeros(len(texts), dtype=bool), caught)
+    assert all(p >= gate for p, c in zip(probs, caught, strict=True) if c)  # no correct flag lost
+    # Posts with evidence pass anyway, so they do not hold the gate down.
+    with_evidence = np.array([c and i == 0 for i, c in enumerate(caught)])
+    assert choose_gate(probs, with_evidence, caught) >= gate
+
+    version = ModelVersion("v1", tmp_path / "v1", {"thresholds": {"partisan": 0.5}})
+    version.path.mkdir()
+    settings = Settings(data_dir=tmp_path)
+    assert cascade_for(version, settings, "on") is None  # none built yet
+    save(version, char, gate, {"test": {"recall_loss": 0.01}}, enabled=False)
+    assert cascade_for(version, settings, "auto") is None  # failed its recall check: not on by default
+    forced = cascade_for(version, settings, "on")
+    assert forced is not None and forced.passes(["coblos nomor dua ya"]) == [True]
+    assert cascade_for(version, settings, "off") is None
+    save(version, char, gate, {"test": {"recall_loss": 0.0}}, enabled=True)
+    assert cascade_for(version, settings, "auto") is not None
+    (version.path / "cascade" / "weights.npy").write_bytes(b"rusak")
+    assert cascade_for(version, settings, "on") is None  # weights that do not verify are never used

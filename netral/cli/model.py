@@ -47,7 +47,7 @@ def export_cmd(
     """Write VERSION's optimised int8 artefact (trimmed vocabulary, ONNX Runtime) next to it, with its hash."""
     from netral.models.optimised import ArtefactError
     from netral.models.registry import RegistryError, get_version
-    from netral.pipeline.export import check_quality, export_version, record_quality
+    from netral.pipeline.export import build_cascade, check_quality, export_version, record_quality
     from netral.training.data import CROSS_ELECTION_HISTORY
 
     settings = get_settings()
@@ -68,6 +68,13 @@ def export_cmd(
     for name, row in result.sets.items():
         console.print(f"  {name}: F1 fp32 {row['f1_fp32']:.4f}, int8 {row['f1_int8']:.4f} "
                       f"(hilang {row['f1_loss'] * 100:.2f} poin)")
+    casc = build_cascade(mv, settings, cross_history=CROSS_ELECTION_HISTORY)
+    console.print(f"Kaskade: gerbang {casc['gate']:.3f}, {'aktif' if casc['enabled'] else 'TIDAK aktif'} "
+                  f"(recall hilang <= 0,5 poin di tiap set)")
+    for name, row in casc["figures"].items():
+        if name != "dev":
+            console.print(f"  {name}: recall penuh {row['recall_full']:.4f}, kaskade {row['recall_cascade']:.4f}, "
+                          f"ke model penuh {row['to_full_model']:.1%}")
     if not result.passed:
         raise fail("artefak tidak lolos pemeriksaan mutu (kesepakatan >= 99 %, F1 hilang <= 0,5 poin); "
                    "pakai NETRAL_INFERENCE_BACKEND=fp32 atau hapus folder int8")

@@ -164,8 +164,8 @@ def run_scan(texts: list[str], cascade: str | None) -> float:
         return seconds
 
 
-def child(path: str, dataset: str, sample: int) -> None:
-    texts = election_set() if dataset == "election" else timeline_set()
+def child(path: str, dataset: str, sample: int, timeline: int = 20_000) -> None:
+    texts = election_set() if dataset == "election" else timeline_set(timeline * 19 // 20, timeline // 20)
     if sample > 1:
         texts = texts[::sample]
     t0 = time.perf_counter()
@@ -197,12 +197,13 @@ def main() -> None:
     parser.add_argument("--sets", default="election,timeline")
     parser.add_argument("--paths", default=",".join(PATHS))
     parser.add_argument("--scale", type=int, help="memory/linearity case with N synthetic posts")
+    parser.add_argument("--timeline", type=int, default=20_000, help="size of the timeline mix (5 %% election)")
     args = parser.parse_args()
     if args.scale:
         scale(args.scale)
         return
     if args.child:
-        child(args.child[0], args.child[1], args.sample)
+        child(args.child[0], args.child[1], args.sample, args.timeline)
         return
     mv = model_version()
     print(f"Model: {mv.version}; pools: {get_settings().pools_dir}; CPU: {os.cpu_count()}", flush=True)
@@ -211,7 +212,8 @@ def main() -> None:
         for path in args.paths.split(","):
             sample = args.sample if dataset == "timeline" and path in SLOW else 1
             out = subprocess.run([sys.executable, "-m", "netral.pipeline.bench", "--child", path, dataset,
-                                  "--sample", str(sample)], capture_output=True, text=True, check=False)
+                                  "--sample", str(sample), "--timeline", str(args.timeline)],
+                                 capture_output=True, text=True, check=False)
             if out.returncode != 0:
                 print(f"{dataset}/{path}: GAGAL\n{out.stderr[-2000:]}", flush=True)
                 continue

@@ -61,18 +61,16 @@ def corpus_texts(files: Iterable[Path]) -> Iterator[str]:
                 yield text
 
 
-def tokenised(clf: Classifier, texts: Iterable[str], *, raw_too: bool = True, batch: int = 512
-              ) -> Iterator[list[int]]:
-    """Tokenizer ids of each text as the model sees it, and (``raw_too``) of the text without masking."""
+def tokenised(clf: Classifier, texts: Iterable[str], *, prepared: bool, batch: int = 512) -> Iterator[list[int]]:
+    """Tokenizer ids of each text: as the model sees it (``prepared``: masking, normalisation, prefix) or
+    normalised only (the prefix kept), which costs no evidence extraction."""
     from netral.normalise import normalise
 
     chunk: list[str] = []
 
     def flush() -> Iterator[list[int]]:
-        prepared = [clf.prepare(t) for t in chunk]
-        if raw_too:
-            prepared += [clf.prefix + normalise(t, clf.lexicon) for t in chunk]
-        yield from clf.tokenizer(prepared, truncation=True, max_length=clf.max_length)["input_ids"]
+        inputs = [clf.prepare(t) if prepared else clf.prefix + normalise(t, clf.lexicon) for t in chunk]
+        yield from clf.tokenizer(inputs, truncation=True, max_length=clf.max_length)["input_ids"]
         chunk.clear()
 
     for text in texts:
@@ -95,14 +93,7 @@ def bench_posts(settings: Settings, n: int = 1000) -> list[str]:
 
 def labelled_set(settings: Settings, name: str) -> tuple[list[str], np.ndarray]:
     folder, file = EVAL_SETS[name]
-    texts, labels = [], []
-    with (settings.labelled_dir / folder / file).open(encoding="utf-8") as fh:
-        for line in fh:
-            if line.strip():
-                rec = json.loads(line)
-                texts.append(rec["text"])
-                labels.append(bool(rec["partisan"]))
-    return texts, np.array(labels)
+    return _labelled(settings.labelled_dir / folder / file)
 
 
 def f1(y: np.ndarray, pred: np.ndarray) -> tuple[float, float]:
@@ -164,19 +155,81 @@ def export_version(version: ModelVersion, settings: Settings, *, calibration_n: 
     """Build ``<version>/int8`` from the corpus and the dev split (see the module docstring)."""
     import itertools
 
+    from netral.pipeline.masking import PLACEHOLDERS
+
     clf = load_classifier(version, settings, backend="fp32")
     files = corpus_files(settings)
     texts = corpus_texts(files)
     if corpus_limit is not None:
         texts = itertools.islice(texts, corpus_limit)
+    # Every text normalised (cheap), and the labelled sets also masked as the model saw them in training and
+    # evaluation (masking runs the evidence rules: too slow for the 90,000 pool posts on two cores), plus the
+    # placeholders themselves.
+    labelled = [p for p in files if p.is_relative_to(settings.labelled_dir / "splits")
+                or p.is_relative_to(settings.labelled_dir / "eval")]
+    corpus_ids = itertools.chain(
+        tokenised(clf, texts, prepared=False),
+        tokenised(clf, corpus_texts(labelled), prepared=bool(clf.prep)),
+        tokenised(clf, [" ".join(PLACEHOLDERS.values()), "[BUKTI]"], prepared=False))
     dev_path = settings.labelled_dir / "splits" / "dev.jsonl"
     calibration = list(itertools.islice(_texts(dev_path), calibration_n)) if dev_path.is_file() else []
     calibration = calibration or bench_posts(settings, calibration_n)
     reference = clf.probabilities(calibration)
     note = f"{len(files)} file: pools ({settings.pools_dir.name}) + data berlabel"
-    return export_artefact(version, tokenised(clf, texts), [clf.prepare(t) for t in calibration], reference,
+    return export_artefact(version, corpus_ids, [clf.prepare(t) for t in calibration], reference,
                            max_length=clf.max_length, threads=settings.torch_threads, corpus_note=note,
                            target_agreement=target_agreement, search_steps=search_steps)
+
+
+def build_cascade(version: ModelVersion, settings: Settings, *, cross_history: Sequence[str] = ()
+                  ) -> dict[str, Any]:
+    """Train the cascade's char model, choose its gate on dev, measure its recall loss on every set, save it.
+
+    The full model here is the one the scan uses (``settings.inference_backend``). Returns the manifest.
+    """
+    from netral.normalise import load_lexicon
+    from netral.pipeline.cascade import MAX_RECALL_LOSS, CharModel, choose_gate, save
+    from netral.pipeline.evidence import EvidenceExtractor
+
+    lexicon = load_lexicon(settings.slang_lexicon)
+    train_texts, train_y = _labelled(settings.labelled_dir / "splits" / "train.jsonl")
+    char = CharModel.fit(train_texts, train_y.tolist(), lexicon)
+    extractor = EvidenceExtractor.from_settings(settings)
+    t = version.threshold
+
+    def stage(texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        return char.probabilities(texts), np.array([bool(extractor.extract(x)) for x in texts])
+
+    clf = load_classifier(version, settings)
+    dev_texts, dev_y = _labelled(settings.labelled_dir / "splits" / "dev.jsonl")
+    dev_full = clf.probabilities(dev_texts)[:, 0] >= t
+    dev_char, dev_ev = stage(dev_texts)
+    gate = choose_gate(dev_char, dev_ev, dev_full & dev_y)
+    figures: dict[str, Any] = {"dev": {"n": len(dev_texts), "gate": gate}}
+    for name in EVAL_SETS:
+        texts, y = labelled_set(settings, name)
+        model = clf if name != "cross_election" else load_classifier(version, settings, extra_history=cross_history)
+        full = model.probabilities(texts)[:, 0] >= t
+        probs, ev = stage(texts)
+        passed = (probs >= gate) | ev
+        _, r_full = f1(y, full)
+        _, r_casc = f1(y, full & passed)
+        figures[name] = {"n": len(texts), "recall_full": round(r_full, 4), "recall_cascade": round(r_casc, 4),
+                         "recall_loss": round(r_full - r_casc, 4), "to_full_model": round(float(passed.mean()), 4)}
+    enabled = all(figures[name]["recall_loss"] <= MAX_RECALL_LOSS for name in EVAL_SETS)
+    save(version, char, gate, figures, enabled)
+    return {"gate": gate, "enabled": enabled, "figures": figures}
+
+
+def _labelled(path: Path) -> tuple[list[str], np.ndarray]:
+    texts, labels = [], []
+    with path.open(encoding="utf-8") as fh:
+        for line in fh:
+            if line.strip():
+                rec = json.loads(line)
+                texts.append(rec["text"])
+                labels.append(bool(rec["partisan"]))
+    return texts, np.array(labels, dtype=bool)
 
 
 def record_quality(artefact: Artefact, check: QualityCheck) -> None:
@@ -186,4 +239,4 @@ def record_quality(artefact: Artefact, check: QualityCheck) -> None:
     atomic_write_json(artefact.path / MANIFEST, manifest)
 
 
-__all__ = ["QualityCheck", "check_quality", "export_version", "record_quality", "sha256_file"]
+__all__ = ["QualityCheck", "build_cascade", "check_quality", "export_version", "record_quality", "sha256_file"]
