@@ -119,6 +119,19 @@ class QualityCheck:
                 "passed": self.passed, "min_agreement": MIN_AGREEMENT, "max_f1_loss": MAX_F1_LOSS}
 
 
+def _fp32_scores(version: ModelVersion, name: str, texts: list[str], fp32: Classifier) -> np.ndarray:
+    """The fp32 partisan scores of an evaluation set: the ones training saved (``<set>_probs.npy``) when they
+    are for these texts (same length, and the first 16 re-scored agree), else computed."""
+    saved_path = version.path / f"{name}_probs.npy"
+    if saved_path.is_file():
+        saved = np.load(saved_path)[:, 0]
+        if len(saved) == len(texts):
+            probe = fp32.probabilities(texts[:16])[:, 0]
+            if np.allclose(probe, saved[:16], atol=1e-3):
+                return saved
+    return fp32.probabilities(texts)[:, 0]
+
+
 def check_quality(version: ModelVersion, settings: Settings, *, cross_history: Sequence[str] = (),
                   bench_n: int = 1000) -> QualityCheck:
     """int8 against fp32: decisions on the bench posts, F1 (at the version's threshold) on each set."""
@@ -141,7 +154,7 @@ def check_quality(version: ModelVersion, settings: Settings, *, cross_history: S
     for name in EVAL_SETS:
         texts, y = labelled_set(settings, name)
         ref, opt = classifiers(tuple(cross_history) if name == "cross_election" else ())
-        f_ref, r_ref = f1(y, ref.probabilities(texts)[:, 0] >= t)
+        f_ref, r_ref = f1(y, _fp32_scores(version, name, texts, ref) >= t)
         f_opt, r_opt = f1(y, opt.probabilities(texts)[:, 0] >= t)
         sets[name] = {"n": len(texts), "f1_fp32": round(f_ref, 4), "f1_int8": round(f_opt, 4),
                       "f1_loss": round(f_ref - f_opt, 4), "recall_fp32": round(r_ref, 4),
