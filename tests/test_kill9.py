@@ -182,6 +182,7 @@ def test_kill9_during_training_then_rerun_resumes_and_registers_once(tmp_path: P
 
     shared = os.environ.get("NETRAL_TEST_BASE_CACHE")
     base = Path(shared) if shared else tmp_path / "base"
+    base.mkdir(parents=True, exist_ok=True)  # a link to a missing folder would make the conversion's mkdir fail
     data_dir = tmp_path / "var"
     data_dir.mkdir()
     os.symlink(base, data_dir / "base")

@@ -21,6 +21,7 @@ from netral.models.promotion import PromotionRefused, promote
 from netral.models.registry import META_FILE, active_version, get_version, list_versions, set_active
 from netral.pipeline import scan as scan_mod
 from netral.pipeline.ingest import ingest_file
+from netral.pipeline.masking import load_classifier
 from netral.pipeline.roster import import_roster
 from netral.pipeline.scan import ScanFilter, scan
 from netral.settings import REPO_ROOT, Settings
@@ -55,6 +56,9 @@ def test_trained_version_is_registered_with_metadata(trained: tuple[Settings, st
     settings, version = trained
     mv = get_version(settings.registry_dir, version)
     meta = json.loads((mv.path / META_FILE).read_text())
+    assert meta["mask_contestants"] is True and meta["mask_history"] == ["pilkada-dki-2017"]  # the recipe
+    with pytest.raises(ValueError, match="penyamaran"):
+        Classifier(mv)  # a masked version never runs on unmasked text
     assert meta["labels"] == ["partisan", "SUPPORT", "ATTACK", "SOLICITATION", "CAMPAIGN", "ATTRIBUTE"]
     assert 0.0 < meta["thresholds"]["partisan"] < 1.0
     assert set(meta["metrics"]["test"]) == set(meta["labels"])
@@ -66,7 +70,7 @@ def test_trained_version_is_registered_with_metadata(trained: tuple[Settings, st
 
 def test_loaded_model_predicts_scores_in_range(trained: tuple[Settings, str]) -> None:
     settings, version = trained
-    clf = Classifier(get_version(settings.registry_dir, version))
+    clf = load_classifier(get_version(settings.registry_dir, version), settings)
     texts = ["Coblos 02 ya tmn2! #PrabowoGibran2024", "Apel pagi di kantor dinas", ""]
     preds = clf.predict(texts)
     assert len(preds) == 3
@@ -166,7 +170,7 @@ def test_frozen_lower_layers_give_the_full_models_logits(trained: tuple[Settings
     from netral.training.frozen import lower_outputs, pad_hidden, upper_logits
 
     settings, version = trained
-    clf = Classifier(get_version(settings.registry_dir, version))
+    clf = load_classifier(get_version(settings.registry_dir, version), settings)
     texts = ["query: coblos nomor dua ya bapak ibu", "query: apel pagi", "query: selamat hari raya idul fitri"]
     ids = clf.tokenizer(texts)["input_ids"]
     model = clf.model
@@ -255,7 +259,7 @@ def posts_factory(sqlite_factory):  # type: ignore[no-untyped-def]
 
 def _low_threshold(settings: Settings, version: str) -> Classifier:
     """A smoke model is barely trained; a zero threshold makes every post a flag, exercising flag logic."""
-    clf = Classifier(get_version(settings.registry_dir, version))
+    clf = load_classifier(get_version(settings.registry_dir, version), settings)
     clf.threshold = 0.0
     return clf
 
@@ -303,7 +307,7 @@ def test_rescan_with_newer_version_updates_pending_flags_and_keeps_history(train
     newer = "v-newer"
     _clone_version(settings, version, newer, 0.5)
     try:
-        clf2 = Classifier(get_version(settings.registry_dir, newer))
+        clf2 = load_classifier(get_version(settings.registry_dir, newer), settings)
         clf2.threshold = 0.0
         with posts_factory() as s:
             decided = s.scalars(select(Flag).order_by(Flag.id)).first()

@@ -227,7 +227,7 @@ def _score_distribution(out: Path, held: dict[str, list[Example]], scores: dict[
         return
     names = sorted(groups)
     fig, ax = plt.subplots(figsize=(9, 0.45 * len(names) + 1.5))
-    ax.boxplot([groups[n] for n in names], vert=False, showfliers=True, flierprops={"markersize": 2})
+    ax.boxplot([groups[n] for n in names], orientation="horizontal", showfliers=True, flierprops={"markersize": 2})
     ax.set_yticks(range(1, len(names) + 1), [f"{n}  n={len(groups[n])}" for n in names], fontsize=8)
     ax.axvline(threshold, ls="--", c="red", lw=1, label=f"ambang {threshold:.2f}")
     ax.set(title="Skor model pada post TIDAK partisan, per sumber", xlabel="skor partisan", xlim=(0, 1))
