@@ -138,8 +138,19 @@ def test_int8_artefact_scores_like_fp32_and_auto_prefers_it(exported: tuple[Mode
     assert set(manifest["files"]) == {"model.onnx", "tokenizer.json"} and manifest["version"] == "v1"
     assert manifest["vocabulary"]["kept"] < manifest["vocabulary"]["original"]
     assert manifest["quantisation"]["trimmed_fp32_onnx_vs_torch"]["max_abs_diff"] < 1e-4  # graph is exact
+    # auto takes the artefact only once its quality checks passed (recorded by `netral model export`)
+    assert Classifier(version, lexicon={}, max_length=32).backend == "fp32"
+    from netral.models.optimised import Artefact
+    from netral.pipeline.export import QualityCheck, record_quality
+
+    artefact = load_artefact(version)
+    assert artefact is not None
+    record_quality(artefact, QualityCheck(1.0, 0.0, {"test": {"f1_loss": 0.0}}))
     auto = Classifier(version, lexicon={}, max_length=32)
     assert auto.backend == "int8" and auto._model is None  # the torch model is not loaded for scoring
+    record_quality(Artefact(artefact.path, artefact.manifest), QualityCheck(0.95, 0.7, {"test": {"f1_loss": 0.03}}))
+    assert Classifier(version, lexicon={}, max_length=32).backend == "fp32"
+    assert Classifier(version, backend="int8", lexicon={}, max_length=32).backend == "int8"  # forced
     int8 = auto.probabilities(CORPUS * 3)
     assert int8.shape == reference.shape
     assert np.abs(int8 - reference).max() < 0.05
@@ -161,7 +172,7 @@ def test_a_tampered_artefact_is_refused_and_a_missing_one_is_asked_for(
     with (copy.path / "int8" / "model.onnx").open("ab") as fh:
         fh.write(b"\0")
     with pytest.raises(ArtefactError, match="hash"):
-        Classifier(copy, lexicon={})
+        Classifier(copy, backend="int8", lexicon={})
     shutil.rmtree(copy.path / "int8")
     with pytest.raises(ValueError, match="model export"):
         Classifier(copy, backend="int8", lexicon={})

@@ -44,7 +44,8 @@ class Classifier:
         ``netral.pipeline.masking.load_classifier``); a version trained with masking refuses to run
         without it, because unmasked names would be inputs it never saw. ``lexicon`` is the slang lexicon
         (``load_lexicon(settings.slang_lexicon)``); None uses the one shipped with the code. ``backend``:
-        ``fp32``, ``int8`` (the version must have an artefact: ``netral model export``) or ``auto``.
+        ``fp32``, ``int8`` (the version must have an artefact: ``netral model export``) or ``auto`` (the
+        artefact only if it passed its quality checks, else fp32).
 
         The int8 backend imports neither torch nor transformers (about 550 MB of RSS with the full
         tokenizer); they load on first use of ``model`` or ``tokenizer`` (drivers, export)."""
@@ -68,6 +69,8 @@ class Classifier:
         self.prefix = str(config.get("text_prefix", ""))
         self.threshold = version.threshold
         artefact = load_artefact(version) if backend in ("auto", "int8") else None
+        if backend == "auto" and artefact is not None and not artefact.manifest.get("quality", {}).get("passed"):
+            artefact = None  # auto takes only an artefact that passed its quality checks against fp32
         if backend == "int8" and artefact is None:
             raise ValueError(f"versi {version.version} belum punya artefak int8; jalankan "
                              f"`netral model export {version.version}`")
