@@ -48,12 +48,6 @@ def expected_precision(recall: float, false_flag_rate: float, prevalence: float)
     return round(recall * prevalence / flagged, 4) if flagged > 0 else None
 
 
-def _with_rates(m: dict[str, Any]) -> dict[str, Any]:
-    c = m["confusion"]
-    negatives = c["fp"] + c["tn"]
-    return {**m, "false_flag_rate": round(c["fp"] / negatives, 4) if negatives else None}
-
-
 def evaluate(version: ModelVersion, splits: SplitSet, settings: Settings, *, max_length: int | None = None
              ) -> dict[str, Any]:
     """Measure ``version`` on every frozen set beside TF-IDF + LR and the gazetteer rule."""
@@ -87,11 +81,10 @@ def evaluate(version: ModelVersion, splits: SplitSet, settings: Settings, *, max
                    "gazetteer_rule": (gaz_cross if name == "cross_election" else gaz).scores(texts)}
         scores[name] = systems
         rows = {
-            "model": _with_rates(head_metrics(y[:, 0], systems["model"], threshold)),
-            "tfidf_logreg@recall": _with_rates(head_metrics(y[:, 0], systems["tfidf_logreg"], tfidf_threshold)),
-            "tfidf_logreg@0.5": _with_rates(head_metrics(y[:, 0], systems["tfidf_logreg"], 0.5)),
-            "gazetteer_rule": _with_rates(head_metrics(y[:, 0], systems["gazetteer_rule"],
-                                                       GazetteerBaseline.threshold)),
+            "model": head_metrics(y[:, 0], systems["model"], threshold),
+            "tfidf_logreg@recall": head_metrics(y[:, 0], systems["tfidf_logreg"], tfidf_threshold),
+            "tfidf_logreg@0.5": head_metrics(y[:, 0], systems["tfidf_logreg"], 0.5),
+            "gazetteer_rule": head_metrics(y[:, 0], systems["gazetteer_rule"], GazetteerBaseline.threshold),
         }
         sets[name] = {"n": len(examples), "partisan": int(y[:, 0].sum()), "systems": rows,
                       "heads": {lab: head_metrics(y[:, j], probs[:, j], version.meta["thresholds"][lab])
@@ -121,10 +114,9 @@ def _by_source(examples: Sequence[Example], y: np.ndarray, systems: dict[str, np
         idx = np.array([i for i, e in enumerate(examples) if source_group(e) == group])
         out[group] = {
             "n": int(len(idx)), "partisan": int(y[idx].sum()),
-            "model": _with_rates(head_metrics(y[idx], systems["model"][idx], threshold)),
-            "tfidf_logreg@recall": _with_rates(head_metrics(y[idx], systems["tfidf_logreg"][idx], tfidf_threshold)),
-            "gazetteer_rule": _with_rates(head_metrics(y[idx], systems["gazetteer_rule"][idx],
-                                                       GazetteerBaseline.threshold)),
+            "model": head_metrics(y[idx], systems["model"][idx], threshold),
+            "tfidf_logreg@recall": head_metrics(y[idx], systems["tfidf_logreg"][idx], tfidf_threshold),
+            "gazetteer_rule": head_metrics(y[idx], systems["gazetteer_rule"][idx], GazetteerBaseline.threshold),
         }
     return out
 

@@ -115,11 +115,7 @@ def choose_thresholds(dev: Sequence[Example], dev_probs: np.ndarray, target_reca
 
 def set_metrics(examples: Sequence[Example], probs: np.ndarray, thresholds: dict[str, float]) -> dict[str, Any]:
     y = np.array([e.targets() for e in examples])
-    out = {lab: head_metrics(y[:, j], probs[:, j], thresholds[lab]) for j, lab in enumerate(LABELS)}
-    conf = out["partisan"]["confusion"]
-    negatives = conf["fp"] + conf["tn"]
-    out["partisan"]["false_flag_rate"] = round(conf["fp"] / negatives, 4) if negatives else None
-    return out
+    return {lab: head_metrics(y[:, j], probs[:, j], thresholds[lab]) for j, lab in enumerate(LABELS)}
 
 
 def measure_held_out(model: NetralMeanPoolClassifier, tokenizer: Any, splits: SplitSet, max_length: int,

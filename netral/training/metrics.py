@@ -30,6 +30,9 @@ def head_metrics(y: np.ndarray, scores: np.ndarray, threshold: float) -> dict[st
     fn = int(((pred == 0) & (y == 1)).sum())
     tn = int(((pred == 0) & (y == 0)).sum())
     ap = float(average_precision_score(y, scores)) if 0 < y.sum() < len(y) else float("nan")
+    # The share of negatives flagged: on everyday posts it is what a timeline's review queue feels.
+    false_flag_rate = round(fp / (fp + tn), 4) if fp + tn else None
     return {"precision": round(float(p), 4), "recall": round(float(r), 4), "f1": round(float(f), 4),
             "average_precision": round(ap, 4), "threshold": round(float(threshold), 4),
-            "support": int(y.sum()), "n": int(len(y)), "confusion": {"tp": tp, "fp": fp, "fn": fn, "tn": tn}}
+            "false_flag_rate": false_flag_rate, "support": int(y.sum()), "n": int(len(y)),
+            "confusion": {"tp": tp, "fp": fp, "fn": fn, "tn": tn}}
