@@ -7,7 +7,9 @@ their ``labels()`` and the CLI lists their values, so a new status or category i
 nowhere else (``tests/test_vocabulary.py`` fails when a constraint, template list or form drifts).
 
 Every member carries its Indonesian display name (``.label``) because the web UI speaks Indonesian
-first while code, the database and the API use the English values.
+first while code, the database and the API use the English values. The labels follow
+``docs/glossary.md`` (a flag is an *indikasi*, a supervisor a *verifikator*, ...), so a page, a report
+and the CLI name the same thing the same way.
 """
 
 from __future__ import annotations
@@ -59,9 +61,9 @@ class FlagStatus(LabelledEnum):
     """Where a flag stands in review (state machine in :mod:`netral.review.decisions`)."""
 
     PENDING = "pending", "Menunggu tinjauan"
-    NEEDS_INFO = "needs_info", "Perlu info tambahan"
+    NEEDS_INFO = "needs_info", "Perlu keterangan tambahan"
     CONFIRMED = "confirmed", "Dikonfirmasi (menunggu verifikasi)"
-    DISMISSED = "dismissed", "Ditolak"
+    DISMISSED = "dismissed", "Tidak ditindaklanjuti"
     VERIFIED = "verified", "Terverifikasi"
     REPORTED = "reported", "Dilaporkan"
 
@@ -77,15 +79,15 @@ class ReviewStage(LabelledEnum):
 
 class ReviewDecision(LabelledEnum):
     CONFIRM = "confirm", "Dikonfirmasi sebagai dugaan pelanggaran"
-    DISMISS = "dismiss", "Ditolak (bukan pelanggaran)"
-    MORE_INFO = "more_info", "Perlu informasi tambahan"
+    DISMISS = "dismiss", "Tidak ditindaklanjuti (bukan pelanggaran)"
+    MORE_INFO = "more_info", "Meminta keterangan tambahan"
     VERIFY = "verify", "Diverifikasi"
     RETURN = "return", "Dikembalikan ke antrean"
 
 
 class Role(LabelledEnum):
     REVIEWER = "reviewer", "Peninjau"
-    SUPERVISOR = "supervisor", "Supervisor"
+    SUPERVISOR = "supervisor", "Verifikator"
     ANALYST = "analyst", "Analis"
     ADMIN = "admin", "Administrator"
 
@@ -143,7 +145,7 @@ ACTIVE_TRAIN_STATES: tuple[TrainRunState, ...] = (TrainRunState.QUEUED, TrainRun
 class EvidenceLabel(LabelledEnum):
     """Kinds of evidence span the extractor marks in a post."""
 
-    CANDIDATE = "CANDIDATE", "Kandidat"
+    CANDIDATE = "CANDIDATE", "Calon"
     PAIR = "PAIR", "Pasangan calon"
     BALLOT_NUMBER = "BALLOT_NUMBER", "Nomor urut"
     PARTY = "PARTY", "Partai"
@@ -158,6 +160,6 @@ class PostKind(LabelledEnum):
     POST = "post", "Unggahan"
     REPLY = "reply", "Balasan"
     COMMENT = "comment", "Komentar"
-    SHARE = "share", "Bagikan ulang"
+    SHARE = "share", "Dibagikan ulang"
     QUOTE = "quote", "Kutipan"
-    LIKE = "like", "Suka"
+    LIKE = "like", "Tanda suka"

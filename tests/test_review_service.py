@@ -490,7 +490,7 @@ def test_cli_users(cli_env) -> None:  # type: ignore[no-untyped-def]
     bad = runner.invoke(app, ["add", "eko", "--role", "raja", "--password-stdin"], input="kata-sandi-panjang\n")
     assert bad.exit_code == 1
     listed = runner.invoke(app, ["list"])
-    assert "dewi" in listed.output and "Supervisor" in listed.output
+    assert "dewi" in listed.output and "Verifikator" in listed.output
     issued = runner.invoke(app, ["token", "ana", "--name", "crawler"])
     assert issued.exit_code == 0, issued.output
     plain = issued.stdout.strip().splitlines()[0]

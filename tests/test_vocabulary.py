@@ -23,6 +23,7 @@ from netral.vocabulary import (
     EvidenceLabel,
     FlagStatus,
     LabelledEnum,
+    PostKind,
     ReviewDecision,
     Role,
     TrainRunState,
@@ -77,11 +78,11 @@ def test_service_lists_are_the_vocabulary() -> None:
 
 
 def test_every_member_has_an_indonesian_label_and_unique_values() -> None:
-    for enum in (FlagStatus, ReviewDecision, Role, Category, Behaviour, TrainRunState, EvidenceLabel):
+    for enum in (FlagStatus, ReviewDecision, Role, Category, Behaviour, TrainRunState, EvidenceLabel, PostKind):
         assert issubclass(enum, LabelledEnum)
         labels = enum.labels()
         assert len(labels) == len(enum) and all(labels.values())
-        assert all(label != value for value, label in labels.items() if enum is not Role), enum
+        assert all(label.casefold() != value.casefold() for value, label in labels.items()), enum
     assert FlagStatus.label_of("pending") == "Menunggu tinjauan"
     assert FlagStatus.label_of("unknown") == "unknown"  # an old value is shown, never a crash
 
