@@ -378,3 +378,34 @@ def test_retrain_job_adds_decisions_keeps_test_frozen_and_reports_the_gate(train
     assert new.meta["test_split_hash"] == old.meta["test_split_hash"]
     assert new.meta["data_hash"] != old.meta["data_hash"]
     shutil.rmtree(new.path)
+
+
+def test_demo_runs_every_step_to_the_flags_without_serving(trained, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The README's first command, end to end on a registered model (the scan step once broke when the demo
+    called the Typer command function from Python)."""
+    settings, version = trained
+    from netral.cli import app
+    from netral.settings import get_settings
+
+    data_dir = tmp_path / "var"
+    data_dir.mkdir()
+    shutil.copytree(settings.registry_dir, data_dir / "models", copy_function=os.link)
+    set_active(data_dir / "models", version)
+    os.symlink(settings.base_cache_dir.resolve(), data_dir / "base")
+    monkeypatch.setenv("NETRAL_DATA_DIR", str(data_dir))
+    get_settings.cache_clear()
+    try:
+        res = CliRunner().invoke(app, ["demo", "--no-serve"])
+    finally:
+        get_settings.cache_clear()
+    assert res.exit_code == 0, res.output
+    assert f"Model aktif: {version}" in res.output
+    assert "post dipindai" in res.output
+    from sqlalchemy import create_engine
+
+    engine = create_engine(f"sqlite:///{data_dir / 'netral.db'}")
+    with engine.connect() as conn:
+        scored = conn.execute(select(func.count()).select_from(Score.__table__)).scalar_one()
+        posts = conn.execute(select(func.count()).select_from(Post.__table__)).scalar_one()
+    engine.dispose()
+    assert posts > 0 and scored == posts

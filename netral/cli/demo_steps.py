@@ -67,12 +67,12 @@ def ensure_demo_users() -> None:
 
 
 def run_model_and_review_steps(serve: bool, epochs: int | None) -> None:
-    from netral.cli.scan import scan_cmd
+    from netral.cli.scan import run_scan
 
     console.rule("4. Model klasifikasi")
     ensure_model(epochs)
     console.rule("5. Pemindaian (scan)")
-    scan_cmd(since=None, unit=None, platform=None, limit=None, model=None, explain=True, wait=True)
+    run_scan(explain=True, wait=True)
     show_flags()
     console.rule("6. Antrian tinjauan (web)")
     ensure_demo_users()

@@ -41,15 +41,27 @@ def scan_cmd(
     One scan at a time per database and shard: a second one stops with a message (or waits, with ``--wait``).
     Shards are disjoint, so ``--shard 0/4`` .. ``--shard 3/4`` run side by side.
     """
-    from netral.db.engine import get_engine
-    from netral.pipeline.joblock import JobBusy, exclusive
-
     try:
         part = Shard.parse(shard) if shard else None
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from None
     if cascade not in (None, "on", "off"):
         raise typer.BadParameter(f"--cascade harus on atau off, dapat {cascade!r}")
+    run_scan(since=since, unit=unit, platform=platform, limit=limit, model=model, explain=explain, wait=wait,
+             part=part, cascade=cascade)
+
+
+def run_scan(*, since: str | None = None, unit: str | None = None, platform: str | None = None,
+             limit: int | None = None, model: str | None = None, explain: bool = False, wait: bool = False,
+             part: Shard | None = None, cascade: str | None = None) -> None:
+    """The scan with plain Python defaults, for callers other than Typer (``netral demo``).
+
+    Calling ``scan_cmd`` from Python hands every parameter left out its ``typer.Option`` object instead of
+    its default, which once broke the demo's scan step.
+    """
+    from netral.db.engine import get_engine
+    from netral.pipeline.joblock import JobBusy, exclusive
+
     lock = f"scan-shard-{part.index}-of-{part.count}" if part else "scan"
     try:
         with exclusive(get_engine(get_settings().db_url), lock, wait=wait):
