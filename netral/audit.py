@@ -98,11 +98,12 @@ itself: compare ``head_hash`` with a copy kept elsewhere for that.
     prev = GENESIS
     for rec in session.scalars(select(AuditRecord).order_by(AuditRecord.id)):
         if rec.prev_hash != prev:
-            problems.append(ChainProblem(rec.id, "does not chain to the previous record (deleted or reordered)"))
+            problems.append(ChainProblem(rec.id, "tidak tersambung ke catatan sebelumnya "
+                                                 "(ada yang dihapus atau urutannya diubah)"))
         actual = record_hash(rec.prev_hash, rec.at, rec.actor, rec.action, rec.entity, rec.entity_id,
                              rec.before, rec.after, rec.reason)
         if actual != rec.hash:
-            problems.append(ChainProblem(rec.id, "content does not match its hash (edited)"))
+            problems.append(ChainProblem(rec.id, "isi tidak cocok dengan sidiknya (diedit)"))
         prev = rec.hash
     return problems
 
@@ -131,17 +132,17 @@ def verify_against(session: Session, anchor: dict[str, Any]) -> list[ChainProble
     try:
         anchor_id, anchor_hash, anchor_count = anchor["id"], str(anchor["hash"]), int(anchor["count"])
     except (KeyError, TypeError, ValueError):
-        return [ChainProblem(None, "the exported head is not a netral audit head (needs id, hash, count)")]
+        return [ChainProblem(None, "berkas bukan head audit Netral (perlu id, hash, count)")]
     if anchor_id is None:
         return []
     rec = session.get(AuditRecord, int(anchor_id))
     if rec is None:
-        return [ChainProblem(int(anchor_id), "exported head record is missing (log cut back or deleted)")]
+        return [ChainProblem(int(anchor_id), "catatan head yang diekspor tidak ada lagi (log dipotong atau dihapus)")]
     problems: list[ChainProblem] = []
     if rec.hash != anchor_hash:
-        problems.append(ChainProblem(rec.id, "hash differs from the exported head (history rewritten)"))
+        problems.append(ChainProblem(rec.id, "sidik berbeda dari head yang diekspor (riwayat ditulis ulang)"))
     upto = session.scalar(select(func.count()).select_from(AuditRecord).where(AuditRecord.id <= rec.id)) or 0
     if upto != anchor_count:
-        problems.append(ChainProblem(rec.id, f"{upto} records up to the exported head, {anchor_count} when "
-                                             "it was exported (records removed or inserted)"))
+        problems.append(ChainProblem(rec.id, f"{upto} catatan sampai head yang diekspor, {anchor_count} saat "
+                                             "diekspor (ada catatan yang dihapus atau disisipkan)"))
     return problems

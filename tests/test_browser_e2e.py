@@ -180,5 +180,5 @@ def test_review_to_report_in_chromium(server: tuple[str, int], tmp_path: Path) -
         browser.close()
 
     # The only dialog was our own confirmation; nothing from the post ran.
-    assert dialogs == ["Terbitkan laporan resmi untuk flag ini?"], dialogs
+    assert dialogs == ["Terbitkan laporan resmi untuk indikasi ini?"], dialogs
     assert not csp_errors, csp_errors

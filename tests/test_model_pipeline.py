@@ -234,7 +234,7 @@ def test_promotion_gate_compares_everyday_false_flags_and_cross_election_recall(
                    cross_election=("recall", 0.95))
     try:
         set_active(reg, "v-base")
-        with pytest.raises(PromotionRefused, match="tanda palsu"):
+        with pytest.raises(PromotionRefused, match="indikasi keliru"):
             promote(reg, "v-noisy", sqlite_factory, actor="analis")
         with pytest.raises(PromotionRefused, match="lintas pemilu"):
             promote(reg, "v-forgets", sqlite_factory, actor="analis")

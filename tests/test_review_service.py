@@ -474,7 +474,7 @@ def test_cli_audit_verify_detects_tampering(cli_env) -> None:  # type: ignore[no
         s.commit()
     bad = runner.invoke(app, ["verify"])
     assert bad.exit_code == 1
-    assert "#2" in bad.output and "hash" in bad.output
+    assert "#2" in bad.output and "sidik" in bad.output
     shown = runner.invoke(app, ["show", "--limit", "3"])
     assert shown.exit_code == 0 and shown.output.count("#") >= 3
 

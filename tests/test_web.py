@@ -294,16 +294,16 @@ def test_queue_filters_and_counts(env: Env) -> None:
     with env.factory() as s:
         account = s.get(Account, env.ids["account"])
         assert account is not None
-        add_flag(s, account, post_id="9", text="Flag pemilu lain", election="pemilu-2029", score=0.75)
+        add_flag(s, account, post_id="9", text="Unggahan pemilu lain", election="pemilu-2029", score=0.75)
         s.commit()
     client = env.client()
     login(client, "rina")
     html = client.get("/queue?election=pemilu-2029").text
-    assert "Flag pemilu lain" in html and "Andi-Budi" not in html
+    assert "Unggahan pemilu lain" in html and "Andi-Budi" not in html
     html = client.get("/queue?category=SUPPORT&date_from=2024-11-01&date_to=2024-11-30").text
-    assert "1 flag cocok" not in html and "2 flag cocok" in html
-    assert "0 flag cocok" in client.get("/queue?platform=tiktok").text
-    assert "0 flag cocok" in client.get("/queue?date_from=2025-01-01").text
+    assert "1 indikasi cocok" not in html and "2 indikasi cocok" in html
+    assert "0 indikasi cocok" in client.get("/queue?platform=tiktok").text
+    assert "0 indikasi cocok" in client.get("/queue?date_from=2025-01-01").text
 
 
 # --- admin, audit, dashboard, training, docs --------------------------------------------------------
@@ -354,7 +354,7 @@ def test_training_job_runs_in_background_and_is_polled(env: Env) -> None:
         if data["done"]:
             break
         time.sleep(0.1)
-    assert data == {"id": job.id, "status": "done", "progress": 1.0, "message": "selesai",
+    assert data == {"id": job.id, "status": "done", "status_label": "Selesai", "progress": 1.0, "message": "selesai",
                     "model_version": "uji-1", "done": True}
 
 

@@ -140,9 +140,9 @@ def check_promotion(registry: Path, version: str) -> PromotionCheck:
     if _same_set(cand, active, "everyday"):
         c, a = _set_metric(cand, "everyday", "false_flag_rate"), _set_metric(active, "everyday", "false_flag_rate")
         if c is not None and a is not None:
-            notes.append(f"tanda palsu sehari-hari {c:.1%} vs {a:.1%}")
+            notes.append(f"indikasi keliru sehari-hari {c:.1%} vs {a:.1%}")
             if c > a + MAX_EVERYDAY_FFR_RISE:
-                problems.append(f"tanda palsu pada post sehari-hari naik ({c:.1%} > {a:.1%} + 0,5 poin)")
+                problems.append(f"indikasi keliru pada unggahan sehari-hari naik ({c:.1%} > {a:.1%} + 0,5 poin)")
     if _same_set(cand, active, "cross_election"):
         c, a = _set_metric(cand, "cross_election", "recall"), _set_metric(active, "cross_election", "recall")
         if c is not None and a is not None:

@@ -98,16 +98,18 @@ class IncomingPost(BaseModel):
                                   "created_at": "2024-11-10T14:30:00+07:00", "text": "Contoh teks unggahan",
                                   "kind": "post"}]})
 
-    platform: str = Field(description="platform seperti di roster: twitter/x, facebook, instagram, tiktok, "
+    platform: str = Field(description="platform seperti di daftar ASN: twitter/x, facebook, instagram, tiktok, "
                                       "telegram, mastodon, youtube, threads", max_length=32)
-    post_id: str = Field(description="id post di platform; (platform, post_id) unik", max_length=200)
-    author: str = Field(description="handle penulis, dengan atau tanpa @ (Mastodon: user@instance)",
+    post_id: str = Field(description="id unggahan di platform; (platform, post_id) unik", max_length=200)
+    author: str = Field(description="nama akun penulis, dengan atau tanpa @ (Mastodon: nama@instans)",
                         max_length=MAX_AUTHOR_CHARS)
     created_at: datetime = Field(description="waktu ISO 8601; tanpa zona dibaca sebagai NETRAL_DEFAULT_TIMEZONE "
                                              "(Asia/Jakarta)")
-    text: str = Field(description="isi post, tidak kosong, paling banyak NETRAL_MAX_TEXT_CHARS karakter")
-    url: str = Field(default="", description="tautan http(s) ke post asli", max_length=MAX_URL_CHARS)
-    kind: str = Field(default=PostKind.POST.value, description="jenis item",
+    text: str = Field(description="isi unggahan, tidak kosong, paling banyak NETRAL_MAX_TEXT_CHARS karakter")
+    url: str = Field(default="", description="tautan http(s) ke unggahan asli", max_length=MAX_URL_CHARS)
+    kind: str = Field(default=PostKind.POST.value,
+                      description="jenis unggahan: " + ", ".join(f"{k} ({v.lower()})"
+                                                                 for k, v in PostKind.labels().items()),
                       json_schema_extra={"enum": list(PostKind.values())})
 
     @field_validator("platform", "post_id", "author", "text", "url", "kind", mode="before")

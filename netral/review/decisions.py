@@ -82,17 +82,17 @@ def _first_review(session: Session, flag_id: int, user: User, *, decision: Revie
     flag = get_flag(session, flag_id)
     session.refresh(flag)
     if flag.status not in OPEN_STATUSES:
-        raise ReviewError(f"flag berstatus {STATUSES.get(flag.status, flag.status)}; tinjauan pertama sudah selesai",
-                          "conflict")
+        raise ReviewError(f"indikasi berstatus {STATUSES.get(flag.status, flag.status)}; "
+                          "tinjauan pertama sudah selesai", "conflict")
     if flag.claimed_by != user.id:
-        raise ReviewError("klaim flag ini terlebih dahulu; hanya pemegang klaim yang dapat memutuskan", "conflict")
+        raise ReviewError("klaim indikasi ini terlebih dahulu; hanya pemegang klaim yang dapat memutuskan", "conflict")
     before = {"status": flag.status, "claimed_by": flag.claimed_by, "model_version": flag.model_version,
               "partisan_score": flag.partisan_score}
     now = utcnow()
     if not _transition(session, flag_id, from_statuses=OPEN_STATUSES, claimed_by=user.id,
                        values={"status": new_status, "claimed_by": None, "claim_expires_at": None,
                                "updated_at": now}):
-        raise ReviewError("flag telah diubah oleh orang lain; muat ulang halaman", "conflict")
+        raise ReviewError("indikasi telah diubah oleh orang lain; muat ulang halaman", "conflict")
     return _record(session, flag, user, stage=ReviewStage.FIRST, decision=decision, reason=text, before=before, now=now,
                    category=category, behaviour=behaviour)
 
@@ -129,15 +129,15 @@ def second_review_block(flag: Flag, user: User) -> ReviewError | None:
     Shared by the service and the flag page, so the page never offers a button the service refuses.
     """
     if not user.active or user.role not in SECOND_REVIEW:
-        return ReviewError("hanya supervisor yang dapat melakukan tinjauan kedua", "forbidden")
+        return ReviewError("hanya verifikator yang dapat melakukan tinjauan kedua", "forbidden")
     if flag.status != FlagStatus.CONFIRMED:
-        return ReviewError(f"flag berstatus {STATUSES.get(flag.status, flag.status)}; hanya flag yang sudah "
+        return ReviewError(f"indikasi berstatus {STATUSES.get(flag.status, flag.status)}; hanya indikasi yang sudah "
                            "dikonfirmasi yang dapat diverifikasi", "conflict")
     first = confirmer(flag)
     if first is None:
-        return ReviewError("flag tidak memiliki konfirmasi tinjauan pertama", "conflict")
+        return ReviewError("indikasi tidak memiliki konfirmasi tinjauan pertama", "conflict")
     if first.reviewer_id == user.id:
-        return ReviewError("Anda sendiri yang mengonfirmasi flag ini; verifikasi harus oleh supervisor lain "
+        return ReviewError("Anda sendiri yang mengonfirmasi indikasi ini; verifikasi harus oleh verifikator lain "
                            "(prinsip empat mata)", "forbidden")
     return None
 
@@ -157,7 +157,7 @@ def _second_review(session: Session, flag_id: int, user: User, *, decision: Revi
     if not _transition(session, flag_id, from_statuses=(FlagStatus.CONFIRMED,),
                        values={"status": new_status, "claimed_by": None, "claim_expires_at": None,
                                "updated_at": now}):
-        raise ReviewError("flag telah diubah oleh orang lain; muat ulang halaman", "conflict")
+        raise ReviewError("indikasi telah diubah oleh orang lain; muat ulang halaman", "conflict")
     return _record(session, flag, user, stage=ReviewStage.SECOND, decision=decision, reason=text, before=before,
                    now=now)
 

@@ -119,7 +119,7 @@ def facets(session: Session) -> Facets:
 def get_flag(session: Session, flag_id: int) -> Flag:
     flag = session.get(Flag, flag_id, options=[joinedload(Flag.post).joinedload(Post.account)])
     if flag is None:
-        raise ReviewError(f"flag #{flag_id} tidak ditemukan", "not_found")
+        raise ReviewError(f"indikasi #{flag_id} tidak ditemukan", "not_found")
     return flag
 
 
@@ -133,7 +133,7 @@ def claim(session: Session, flag_id: int, user: User, settings: Settings, *, now
 
     Claiming again by the holder renews the lease. The caller commits.
     """
-    require_role(user, FIRST_REVIEW, "mengklaim flag untuk ditinjau")
+    require_role(user, FIRST_REVIEW, "mengklaim indikasi untuk ditinjau")
     now = now or utcnow()
     expires = now + timedelta(minutes=settings.claim_lease_minutes)
     if session.get_bind().dialect.name == "postgresql":
@@ -141,13 +141,13 @@ def claim(session: Session, flag_id: int, user: User, settings: Settings, *, now
                                .execution_options(populate_existing=True)).first()
         if flag is None:
             if session.scalar(select(func.count()).select_from(Flag).where(Flag.id == flag_id)):
-                raise ReviewError("flag ini sedang diklaim peninjau lain", "conflict")
-            raise ReviewError(f"flag #{flag_id} tidak ditemukan", "not_found")
+                raise ReviewError("indikasi ini sedang diklaim peninjau lain", "conflict")
+            raise ReviewError(f"indikasi #{flag_id} tidak ditemukan", "not_found")
         if flag.status not in OPEN_STATUSES:
-            raise ReviewError(f"flag berstatus {STATUSES.get(flag.status, flag.status)}; tidak dapat diklaim",
+            raise ReviewError(f"indikasi berstatus {STATUSES.get(flag.status, flag.status)}; tidak dapat diklaim",
                               "conflict")
         if claim_active(flag, now) and flag.claimed_by != user.id:
-            raise ReviewError("flag ini sedang diklaim peninjau lain", "conflict")
+            raise ReviewError("indikasi ini sedang diklaim peninjau lain", "conflict")
         before = {"claimed_by": flag.claimed_by}
         flag.claimed_by = user.id
         flag.claim_expires_at = expires
@@ -166,9 +166,9 @@ def claim(session: Session, flag_id: int, user: User, settings: Settings, *, now
         session.refresh(flag)
         if won != 1:
             if flag.status not in OPEN_STATUSES:
-                raise ReviewError(f"flag berstatus {STATUSES.get(flag.status, flag.status)}; tidak dapat diklaim",
+                raise ReviewError(f"indikasi berstatus {STATUSES.get(flag.status, flag.status)}; tidak dapat diklaim",
                                   "conflict")
-            raise ReviewError("flag ini sedang diklaim peninjau lain", "conflict")
+            raise ReviewError("indikasi ini sedang diklaim peninjau lain", "conflict")
         before = {"claimed_by": previous}
     audit.append(session, actor=user.username, action="flag.claim", entity="flag", entity_id=flag_id,
                  before=before, after={"claimed_by": user.id, "claim_expires_at": expires.isoformat()})
@@ -185,7 +185,7 @@ def release(session: Session, flag_id: int, user: User) -> Flag:
     flag = get_flag(session, flag_id)
     session.refresh(flag)
     if done != 1:
-        raise ReviewError("flag ini tidak sedang Anda klaim", "conflict")
+        raise ReviewError("indikasi ini tidak sedang Anda klaim", "conflict")
     audit.append(session, actor=user.username, action="flag.release", entity="flag", entity_id=flag_id,
                  before={"claimed_by": user.id}, after={"claimed_by": None})
     return flag

@@ -31,7 +31,7 @@ from netral.review.errors import ReviewError
 from netral.review.queue import STATUSES, get_flag
 from netral.review.roles import ISSUE_REPORT, READ_REPORTS, require_role
 from netral.settings import Settings
-from netral.vocabulary import FlagStatus, ReviewDecision, ReviewStage
+from netral.vocabulary import Category, FlagStatus, PostKind, ReviewDecision, ReviewStage
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 NUMBER_PREFIX = "NTR"
@@ -39,7 +39,8 @@ NUMBER_PREFIX = "NTR"
 _env = Environment(loader=FileSystemLoader(TEMPLATES_DIR), autoescape=select_autoescape(["html"]),
                    trim_blocks=True, lstrip_blocks=True)
 _env.filters.update(dt=present.fmt_dt, date=present.fmt_date, css_token=present.css_token,
-                    evidence_label=present.evidence_label)
+                    evidence_label=present.evidence_label, category_label=Category.label_of,
+                    kind_label=PostKind.label_of)
 
 
 @dataclass(frozen=True)
@@ -167,10 +168,10 @@ def _two_people_block(session: Session, flag: Flag) -> ReviewError | None:
     confirms = [r for r in flag.reviews if r.stage == "first" and r.decision == "confirm"]
     verifies = [r for r in flag.reviews if r.stage == "second" and r.decision == "verify"]
     if not confirms:
-        return ReviewError("flag ini tidak memiliki konfirmasi tinjauan pertama", "conflict")
+        return ReviewError("indikasi ini tidak memiliki konfirmasi tinjauan pertama", "conflict")
     if four_eyes_required(session) and (not verifies or verifies[-1].reviewer_id == confirms[-1].reviewer_id):
         return ReviewError("basis data mewajibkan prinsip empat mata: laporan memerlukan konfirmasi dan "
-                           "verifikasi oleh dua orang berbeda (kebijakan four_eyes)", "conflict")
+                           "verifikasi oleh dua orang berbeda", "conflict")
     return None
 
 
@@ -185,7 +186,7 @@ def create_report(session: Session, flag_id: int, user: User) -> RenderedReport:
     flag = get_flag(session, flag_id)
     session.refresh(flag)
     if flag.status != FlagStatus.VERIFIED:
-        raise ReviewError(f"laporan hanya dapat dibuat dari flag terverifikasi; flag #{flag_id} berstatus "
+        raise ReviewError(f"laporan hanya dapat dibuat dari indikasi terverifikasi; indikasi #{flag_id} berstatus "
                           f"{STATUSES.get(flag.status, flag.status)}", "conflict")
     block = _two_people_block(session, flag)
     if block is not None:
@@ -198,7 +199,7 @@ def create_report(session: Session, flag_id: int, user: User) -> RenderedReport:
                             .values(status=FlagStatus.REPORTED, updated_at=now)
                             .execution_options(synchronize_session=False)).rowcount
     if moved != 1:
-        raise ReviewError("flag telah diubah atau dilaporkan oleh orang lain", "conflict")
+        raise ReviewError("indikasi telah diubah atau dilaporkan oleh orang lain", "conflict")
     session.refresh(flag)
     for _attempt in range(5):
         number = next_number(session, now)

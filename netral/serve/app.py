@@ -40,7 +40,7 @@ def create_app(settings: Settings | None = None, *,
     settings = settings or get_settings()
     secret_key = resolve_secret_key(settings)
     app = FastAPI(title="Netral API", version="1", docs_url=None, redoc_url=None, openapi_url="/openapi.json",
-                  description="Antarmuka mesin Netral: kirim post dari akun ASN yang terdaftar di roster.")
+                  description="Antarmuka mesin Netral: kirim unggahan dari akun ASN yang terdaftar di daftar ASN.")
     engine = make_engine(settings.db_url)
     app.state.settings = settings
     app.state.engine = engine

@@ -19,6 +19,7 @@ from netral.review.queue import STATUSES
 from netral.review.roles import ROLES
 from netral.serve.security import csrf_token
 from netral.settings import Settings
+from netral.vocabulary import Category, PostKind, TrainRunState
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 # Ids and page numbers are bounded before they reach the database: an integer wider than the column
@@ -45,7 +46,10 @@ def make_templates() -> Jinja2Templates:
                       lstrip_blocks=True)
     env.filters.update(dt=present.fmt_dt, date=present.fmt_date, safe_url=present.safe_url,
                        css_token=present.css_token, evidence_label=present.evidence_label,
-                       status_label=lambda s: STATUSES.get(s, s), role_label=lambda r: ROLES.get(r, r))
+                       status_label=lambda s: STATUSES.get(s, s), role_label=lambda r: ROLES.get(r, r),
+                       # Stored codes (SUPPORT, share, running) are English identifiers; pages show labels.
+                       category_label=Category.label_of, kind_label=PostKind.label_of,
+                       train_state_label=TrainRunState.label_of)
     return Jinja2Templates(env=env)
 
 

@@ -64,7 +64,7 @@ def token_user(credentials: HTTPAuthorizationCredentials | None = Depends(bearer
     if user is None:
         raise unauthorized
     if user.role not in PUSH_POSTS:
-        raise HTTPException(status_code=403, detail="peran pemilik token tidak boleh mengirim post")
+        raise HTTPException(status_code=403, detail="peran pemilik token tidak boleh mengirim unggahan")
     return user
 
 
@@ -84,21 +84,21 @@ async def posts_body(request: Request) -> list[dict[str, Any]]:
         raise HTTPException(status_code=422, detail="badan permintaan harus berupa daftar objek JSON")
     limit = settings_of(request).api_max_posts
     if len(data) > limit:
-        raise HTTPException(status_code=422, detail=f"paling banyak {limit:,} post per permintaan")
+        raise HTTPException(status_code=422, detail=f"paling banyak {limit:,} unggahan per permintaan")
     return data
 
 
-@router.post("/posts", response_model=IngestOut, summary="Kirim post untuk disimpan",
-             response_description="Jumlah post yang disimpan, duplikat, di luar roster (tidak disimpan), dan "
+@router.post("/posts", response_model=IngestOut, summary="Kirim unggahan untuk disimpan",
+             response_description="Jumlah unggahan yang disimpan, duplikat, di luar daftar ASN (tidak disimpan), dan "
                                   "penolakan per item",
              responses={401: {"description": "Token tidak ada/tidak valid"},
                         403: {"description": "Peran tidak diizinkan"},
                         413: {"description": "Badan permintaan melebihi NETRAL_MAX_BODY_BYTES"},
-                        422: {"description": "Badan permintaan bukan daftar objek JSON, atau terlalu banyak post"}},
+                        422: {"description": "Badan permintaan bukan daftar objek JSON, atau terlalu banyak unggahan"}},
              openapi_extra=_posts_schema())
 def push_posts(request: Request, user: User = Depends(token_user),
                posts: list[dict[str, Any]] = Depends(posts_body), db: Session = Depends(get_db)) -> IngestOut:
-    """Menyimpan post dari akun yang ada di roster ASN. Post dari akun lain ditolak dan tidak disimpan;
+    """Menyimpan unggahan dari akun yang ada di daftar ASN. Unggahan dari akun lain ditolak dan tidak disimpan;
     setiap item yang tidak valid dilaporkan dengan indeksnya (mulai dari 1)."""
     result = ingest_records(db, enumerate(posts, start=1), f"api:{user.username}", settings=settings_of(request),
                             actor=user.username)

@@ -23,12 +23,12 @@ def dashboard_page(request: Request, election: str = "", user: User = Depends(vi
                    db: Session = Depends(get_db)) -> Response:
     data = dashboard.build(db, election=election or None)
     weekly = charts.columns([w.label for w in data.by_week],
-                            [charts.Series("Semua flag", charts.MUTED, [w.total for w in data.by_week]),
+                            [charts.Series("Semua indikasi", charts.MUTED, [w.total for w in data.by_week]),
                              charts.Series("Dikonfirmasi peninjau", charts.PRIMARY,
                                            [w.confirmed for w in data.by_week])],
-                            title="Flag per minggu (menurut waktu unggah)")
+                            title="Indikasi per minggu (menurut waktu unggah)")
     units = charts.hbars([(u.unit, u.total, u.confirmed) for u in data.by_unit[:15]],
-                         title="Flag per unit kerja", names=("Semua flag", "Dikonfirmasi"))
+                         title="Indikasi per unit kerja", names=("Semua indikasi", "Dikonfirmasi"))
     return render(request, "dashboard.html", {"data": data, "weekly_chart": weekly, "unit_chart": units,
                                               "election": election, "statuses": STATUSES,
                                               "categories": CATEGORIES,

@@ -149,22 +149,22 @@ def _act(request: Request, db: Session, user: User, flag_id: int, action: Any, s
 def claim(request: Request, flag_id: DbId, user: User = Depends(reviewers), db: Session = Depends(get_db)) -> Response:
     settings = settings_of(request)
     return _act(request, db, user, flag_id, lambda: queue.claim(db, flag_id, user, settings),
-                f"Flag #{flag_id} Anda klaim selama {settings.claim_lease_minutes} menit.")
+                f"Indikasi #{flag_id} Anda klaim selama {settings.claim_lease_minutes} menit.")
 
 
 @router.post("/flags/{flag_id}/release", dependencies=[Depends(require_csrf)])
 def release(request: Request, flag_id: DbId, user: User = Depends(reviewers),
             db: Session = Depends(get_db)) -> Response:
     return _act(request, db, user, flag_id, lambda: queue.release(db, flag_id, user),
-                f"Klaim flag #{flag_id} dilepas.", redirect="/queue")
+                f"Klaim indikasi #{flag_id} dilepas.", redirect="/queue")
 
 
 @router.post("/flags/{flag_id}/confirm", dependencies=[Depends(require_csrf)])
 def confirm(request: Request, flag_id: DbId, category: str = Form(""), behaviour: str = Form(""),
             reason: str = Form(""), user: User = Depends(reviewers), db: Session = Depends(get_db)) -> Response:
     settings = settings_of(request)
-    done = ("Flag dikonfirmasi dan menunggu verifikasi supervisor lain." if settings.require_second_review
-            else "Flag dikonfirmasi dan terverifikasi.")
+    done = ("Indikasi dikonfirmasi dan menunggu verifikasi oleh verifikator lain." if settings.require_second_review
+            else "Indikasi dikonfirmasi dan terverifikasi.")
     return _act(request, db, user, flag_id,
                 lambda: decisions.confirm(db, flag_id, user, category=category, behaviour=behaviour, reason=reason,
                                           settings=settings), done, redirect="/queue")
@@ -174,25 +174,25 @@ def confirm(request: Request, flag_id: DbId, category: str = Form(""), behaviour
 def dismiss(request: Request, flag_id: DbId, reason: str = Form(""), user: User = Depends(reviewers),
             db: Session = Depends(get_db)) -> Response:
     return _act(request, db, user, flag_id, lambda: decisions.dismiss(db, flag_id, user, reason=reason),
-                "Flag ditolak (bukan pelanggaran).", redirect="/queue")
+                "Indikasi tidak ditindaklanjuti (bukan pelanggaran).", redirect="/queue")
 
 
 @router.post("/flags/{flag_id}/more-info", dependencies=[Depends(require_csrf)])
 def more_info(request: Request, flag_id: DbId, reason: str = Form(""), user: User = Depends(reviewers),
               db: Session = Depends(get_db)) -> Response:
     return _act(request, db, user, flag_id, lambda: decisions.request_more_info(db, flag_id, user, reason=reason),
-                "Flag ditandai perlu informasi tambahan.", redirect="/queue")
+                "Indikasi ditandai perlu keterangan tambahan.", redirect="/queue")
 
 
 @router.post("/flags/{flag_id}/verify", dependencies=[Depends(require_csrf)])
 def verify(request: Request, flag_id: DbId, reason: str = Form(""), user: User = Depends(reviewers),
            db: Session = Depends(get_db)) -> Response:
     return _act(request, db, user, flag_id, lambda: decisions.verify(db, flag_id, user, reason=reason),
-                "Flag diverifikasi. Laporan dapat diterbitkan.")
+                "Indikasi diverifikasi. Laporan dapat diterbitkan.")
 
 
 @router.post("/flags/{flag_id}/return", dependencies=[Depends(require_csrf)])
 def return_flag(request: Request, flag_id: DbId, reason: str = Form(""), user: User = Depends(reviewers),
                 db: Session = Depends(get_db)) -> Response:
     return _act(request, db, user, flag_id, lambda: decisions.return_flag(db, flag_id, user, reason=reason),
-                "Flag dikembalikan ke antrean.", redirect="/second-review")
+                "Indikasi dikembalikan ke antrean.", redirect="/second-review")

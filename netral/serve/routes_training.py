@@ -61,7 +61,7 @@ def start_in_background(runner: Callable[[int], None], sessions: sessionmaker[Se
             _fail(sessions, job_id, f"gagal: {exc}")
         else:
             # A runner that returned without finishing the row leaves no job stuck as "running".
-            _fail(sessions, job_id, "pekerjaan berhenti tanpa status akhir")
+            _fail(sessions, job_id, "pelatihan berhenti tanpa status akhir")
 
     thread = threading.Thread(target=work, name=f"retrain-{job_id}", daemon=True)
     thread.start()
@@ -128,6 +128,7 @@ def start(request: Request, user: User = Depends(analysts), db: Session = Depend
 def job_status(job_id: DbId, user: User = Depends(analysts), db: Session = Depends(get_db)) -> Response:
     job = db.get(TrainJob, job_id)
     if job is None:
-        raise HTTPException(status_code=404, detail="pekerjaan tidak ditemukan")
-    return JSONResponse({"id": job.id, "status": job.status, "progress": job.progress, "message": job.message,
+        raise HTTPException(status_code=404, detail="pelatihan tidak ditemukan")
+    return JSONResponse({"id": job.id, "status": job.status, "status_label": TrainRunState.label_of(job.status),
+                         "progress": job.progress, "message": job.message,
                          "model_version": job.model_version, "done": job.status not in ACTIVE})

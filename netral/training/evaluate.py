@@ -152,14 +152,14 @@ def render_markdown(report: dict[str, Any]) -> str:
              f"Penyamaran kandidat: {'ya' if report['mask_contestants'] else 'tidak'}.", ""]
     for name, data in report["sets"].items():
         lines += [f"## Set {SET_NAMES_ID.get(name, name)} (n={data['n']}, partisan {data['partisan']})", "",
-                  "| sistem | presisi | recall | F1 | AP | tanda palsu | presisi antrean @1% | @5% |",
+                  "| sistem | presisi | recall | F1 | AP | indikasi keliru | presisi antrean @1% | @5% |",
                   "|---|---|---|---|---|---|---|---|"]
         for system, m in data["systems"].items():
             ep = m.get("expected_precision", {})
             lines.append(f"| {system} | {_fmt(m['precision'])} | {_fmt(m['recall'])} | {_fmt(m['f1'])} | "
                          f"{_fmt(m['average_precision'])} | {_fmt(m['false_flag_rate'])} | "
                          f"{_fmt(ep.get('1%'))} | {_fmt(ep.get('5%'))} |")
-        lines += ["", "| sumber | n | partisan | F1 model | tanda palsu model | F1 TF-IDF | F1 gazetir |",
+        lines += ["", "| sumber | n | partisan | F1 model | indikasi keliru model | F1 TF-IDF | F1 gazetir |",
                   "|---|---|---|---|---|---|---|"]
         for group, row in data["by_source"].items():
             lines.append(f"| {group} | {row['n']} | {row['partisan']} | {_fmt(row['model']['f1'])} | "

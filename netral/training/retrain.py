@@ -55,7 +55,7 @@ def run_retrain_job(job_id: int, *, settings: Settings | None = None, config: Tr
     test = mv.meta["metrics"]["test"]["partisan"]
     verdict = "boleh dipromosikan" if check.allowed else "tidak dipromosikan otomatis"
     message = (f"Versi {mv.version}: F1 uji {test['f1']:.3f}, recall {test['recall']:.3f} "
-               f"({mv.meta['n_decisions']} keputusan reviewer ditambahkan). Gerbang: {check.reason} — {verdict}.")
+               f"({mv.meta['n_decisions']} keputusan peninjau ditambahkan). Gerbang: {check.reason} — {verdict}.")
     with factory() as session:
         job = session.get(TrainJob, job_id)
         assert job is not None

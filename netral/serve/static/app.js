@@ -15,7 +15,7 @@
       });
     });
 
-    // "Tolak" and "Perlu info" skip the confirm-only fields but still need a written reason.
+    // "Tidak ditindaklanjuti" and "Perlu keterangan" skip the confirm-only fields but still need a written reason.
     document.querySelectorAll("[data-needs-reason]").forEach(function (btn) {
       btn.addEventListener("click", function (ev) {
         var form = btn.form;
@@ -51,7 +51,7 @@
           .then(function (job) {
             var pct = job.progress <= 1 ? job.progress * 100 : job.progress;
             if (bar) { bar.value = Math.round(pct * 10) / 10; }
-            if (status) { status.textContent = job.status; }
+            if (status) { status.textContent = job.status_label || job.status; }
             if (message) { message.textContent = job.message || ""; }
             if (job.done) { window.setTimeout(function () { window.location.reload(); }, 800); }
             else { window.setTimeout(tick, 2000); }
