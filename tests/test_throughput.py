@@ -20,7 +20,6 @@ from netral.db.engine import make_engine
 from netral.db.schema import Flag, Post, Score
 from netral.models.optimised import (
     ArtefactError,
-    Measured,
     choose_exclusions,
     export_artefact,
     kept_ids,
@@ -104,18 +103,40 @@ def test_trimmed_tokenizer_gives_the_same_ids_on_its_corpus_and_spells_out_unsee
     assert trimmed.token_to_id("<mask>") == len(keep) - 1  # added tokens renumbered too
 
 
-def test_exclusion_search_returns_layers_to_fp32_until_decisions_agree() -> None:
-    groups = {"layer.0": ["a"], "layer.1": ["b"], "layer.2": ["c"]}
-    harm = {"layer.0": 0.001, "layer.1": 0.02, "layer.2": 0.004}
+def test_exclusion_search_returns_the_most_sensitive_layers_to_fp32_until_the_checks_pass() -> None:
+    groups = {"layer.0": ["a"], "layer.1": ["b"], "layer.2": ["c"], "layer.3": ["d"]}
+    harm = {"layer.0": 0.001, "layer.1": 0.02, "layer.2": 0.004, "layer.3": 0.0005}
+    sensitivity = dict(harm)  # measured on calibration texts, one layer quantised at a time
+    asked: list[list[str]] = []
 
-    def evaluate(excluded: list[str]) -> Measured:
+    def accept(excluded: list[str]) -> tuple[bool, dict[str, float]]:
+        asked.append(list(excluded))
         err = sum(v for k, v in harm.items() if k not in excluded)
-        return Measured(agreement=1.0 - err, max_abs_diff=err * 5, mean_abs_diff=err)
+        return err <= 0.002, {"err": err}
 
-    excluded, trail = choose_exclusions(groups, evaluate, target=0.997)
-    assert excluded == ["layer.1", "layer.2"]  # the most harmful first, then the next, then it agrees
-    assert [t["excluded"] for t in trail] == [[], ["layer.1"], ["layer.1", "layer.2"]]
-    assert choose_exclusions(groups, evaluate, target=0.9)[0] == []  # nothing to return when all agree
+    excluded, trail, passed = choose_exclusions(groups, sensitivity, accept)
+    assert passed and excluded == ["layer.1", "layer.2"]  # the most sensitive first, stop once it passes
+    assert asked == [[], ["layer.1"], ["layer.1", "layer.2"]]
+    assert [t["passed"] for t in trail] == [False, False, True] and trail[-1]["err"] == pytest.approx(0.0015)
+    # A bound that cannot be met: the search stops after max_steps and says it failed.
+    excluded, trail, passed = choose_exclusions(groups, sensitivity, lambda ex: (False, {}), max_steps=2)
+    assert not passed and excluded == ["layer.1", "layer.2"] and len(trail) == 3
+    assert choose_exclusions(groups, sensitivity, lambda ex: (True, {}))[0] == []  # nothing to return
+
+
+def test_judge_applies_the_agreement_and_f1_bounds() -> None:
+    from netral.models.optimised import CheckSet, judge
+
+    ref = np.array([0.9, 0.8, 0.2, 0.1] * 50)
+    labels = np.array([True, True, False, False] * 50)
+    same = judge(CheckSet("s", [""] * 200, ref, labels), ref.copy(), 0.5)
+    assert same["passed"] and same["f1_loss"] == 0.0 and same["agreement"] == 1.0
+    worse = ref.copy()
+    worse[:8:4] = 0.3  # two true positives lost: F1 1.0 -> 0.99
+    row = judge(CheckSet("s", [""] * 200, ref, labels), worse, 0.5)
+    assert row["f1_loss"] == pytest.approx(1 - 2 * 98 / (2 * 98 + 2), abs=1e-4) and not row["passed"]
+    unlabelled = judge(CheckSet("bench", [""] * 200, ref), worse, 0.5)
+    assert unlabelled["agreement"] == 0.99 and unlabelled["passed"]  # 99 % agreement is the bound
 
 
 @pytest.fixture(scope="module")

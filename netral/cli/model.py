@@ -53,7 +53,7 @@ def export_cmd(
     settings = get_settings()
     try:
         mv = get_version(settings.registry_dir, version)
-        artefact = export_version(mv, settings)
+        artefact = export_version(mv, settings, cross_history=CROSS_ELECTION_HISTORY)
     except (RegistryError, ArtefactError, OSError, ValueError) as exc:
         raise fail(str(exc)) from None
     vocab, quant = artefact.manifest["vocabulary"], artefact.manifest["quantisation"]

@@ -20,7 +20,15 @@ import numpy as np
 
 from netral.atomic import atomic_write_json
 from netral.models.classifier import Classifier
-from netral.models.optimised import MANIFEST, Artefact, export_artefact, sha256_file
+from netral.models.optimised import (
+    MANIFEST,
+    MAX_F1_LOSS,
+    MIN_AGREEMENT,
+    Artefact,
+    CheckSet,
+    export_artefact,
+    sha256_file,
+)
 from netral.models.registry import ModelVersion
 from netral.pipeline.masking import load_classifier
 from netral.settings import Settings
@@ -28,8 +36,6 @@ from netral.settings import Settings
 BENCH_POOL = "pemilu2024_tweets.jsonl"
 EVAL_SETS = {"test": ("splits", "test.jsonl"), "everyday": ("eval", "everyday.jsonl"),
              "cross_election": ("eval", "cross_election.jsonl")}
-MIN_AGREEMENT = 0.99
-MAX_F1_LOSS = 0.005
 
 
 def _texts(path: Path) -> Iterator[str]:
@@ -162,10 +168,29 @@ def check_quality(version: ModelVersion, settings: Settings, *, cross_history: S
     return QualityCheck(agreement, float(np.abs(a - b).max()), sets)
 
 
+def check_sets(version: ModelVersion, settings: Settings, *, cross_history: Sequence[str] = (),
+               bench_n: int = 1000) -> list[CheckSet]:
+    """What an int8 candidate must score like fp32: the bench posts (decisions) and each evaluation set (F1),
+    prepared as the model sees them (the cross-election set with its own election's masking)."""
+    fp32 = load_classifier(version, settings, backend="fp32")
+    posts = bench_posts(settings, bench_n)
+    checks = [CheckSet("bench", [fp32.prepare(t) for t in posts], fp32.probabilities(posts)[:, 0])]
+    for name in EVAL_SETS:
+        texts, y = labelled_set(settings, name)
+        clf = fp32 if name != "cross_election" else load_classifier(version, settings, backend="fp32",
+                                                                    extra_history=tuple(cross_history))
+        checks.append(CheckSet(name, [clf.prepare(t) for t in texts], _fp32_scores(version, name, texts, clf), y))
+    return checks
+
+
 def export_version(version: ModelVersion, settings: Settings, *, calibration_n: int = 600,
-                   corpus_limit: int | None = None, target_agreement: float = 0.995, search_steps: int = 4
+                   corpus_limit: int | None = None, cross_history: Sequence[str] = (), max_steps: int = 8
                    ) -> Artefact:
-    """Build ``<version>/int8`` from the corpus and the dev split (see the module docstring)."""
+    """Build ``<version>/int8`` from the corpus and the dev split (see the module docstring).
+
+    The layers' sensitivity is measured on dev texts; the search stops at the first candidate that passes
+    the checks of ``check_sets`` (``netral.models.optimised.choose_exclusions``).
+    """
     import itertools
 
     from netral.pipeline.masking import PLACEHOLDERS
@@ -189,9 +214,10 @@ def export_version(version: ModelVersion, settings: Settings, *, calibration_n: 
     calibration = calibration or bench_posts(settings, calibration_n)
     reference = clf.probabilities(calibration)
     note = f"{len(files)} file: pools ({settings.pools_dir.name}) + data berlabel"
+    checks = check_sets(version, settings, cross_history=cross_history)
     return export_artefact(version, corpus_ids, [clf.prepare(t) for t in calibration], reference,
                            max_length=clf.max_length, threads=settings.torch_threads, corpus_note=note,
-                           target_agreement=target_agreement, search_steps=search_steps)
+                           checks=checks, max_steps=max_steps)
 
 
 def build_cascade(version: ModelVersion, settings: Settings, *, cross_history: Sequence[str] = ()
@@ -252,4 +278,5 @@ def record_quality(artefact: Artefact, check: QualityCheck) -> None:
     atomic_write_json(artefact.path / MANIFEST, manifest)
 
 
-__all__ = ["QualityCheck", "build_cascade", "check_quality", "export_version", "record_quality", "sha256_file"]
+__all__ = ["QualityCheck", "build_cascade", "check_quality", "check_sets", "export_version", "record_quality",
+           "sha256_file"]
