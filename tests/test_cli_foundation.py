@@ -33,7 +33,7 @@ def test_roster_import_list_and_ingest_report(cli_env: CliRunner, tmp_path: Path
     assert "198503122010011001" in listing.output and "Budi Santoso" in listing.output
     res = cli_env.invoke(app, ["ingest", str(SAMPLES / "posts.jsonl")])
     assert res.exit_code == 0, res.output
-    assert "17 disimpan" in res.output and "3 ditolak karena bukan akun roster" in res.output
+    assert "17 disimpan" in res.output and "3 ditolak karena bukan akun di daftar ASN" in res.output
     again = cli_env.invoke(app, ["ingest", str(SAMPLES / "posts.jsonl")])
     assert again.exit_code == 0 and "0 disimpan" in again.output and "Tidak ada yang berubah" in again.output
 

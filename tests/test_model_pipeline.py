@@ -400,7 +400,7 @@ def test_demo_runs_every_step_to_the_flags_without_serving(trained, tmp_path, mo
         get_settings.cache_clear()
     assert res.exit_code == 0, res.output
     assert f"Model aktif: {version}" in res.output
-    assert "post dipindai" in res.output
+    assert "unggahan dipindai" in res.output
     from sqlalchemy import create_engine
 
     engine = create_engine(f"sqlite:///{data_dir / 'netral.db'}")

@@ -464,7 +464,7 @@ def test_cli_audit_verify_detects_tampering(cli_env) -> None:  # type: ignore[no
     runner = CliRunner()
     ok = runner.invoke(app, ["verify"])
     assert ok.exit_code == 0, ok.output
-    assert re.match(r"OK, \d+ records, head [0-9a-f]{64}", ok.output)
+    assert re.match(r"Utuh: \d+ catatan, head [0-9a-f]{64}", ok.output)
     with factory() as s:
         with pytest.raises(DBAPIError):  # the trigger refuses an edit ...
             s.execute(text("UPDATE audit_log SET actor = 'mallory' WHERE id = 2"))

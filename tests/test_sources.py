@@ -383,7 +383,7 @@ def test_cli_refuses_dead_platforms(platform: str, monkeypatch: pytest.MonkeyPat
     monkeypatch.setattr(fetch_cli, "factory", lambda: pytest.fail("must refuse before touching the database"))
     result = CliRunner().invoke(_app(fetch_cli), ["fetch", platform, "someone"])
     assert result.exit_code == 2, result.output
-    assert "sudah mati di upstream" in _flat(result.output) and "netral ingest FILE" in _flat(result.output)
+    assert "sudah mati di proyek asalnya" in _flat(result.output) and "netral ingest FILE" in _flat(result.output)
     assert web.requested == []
 
 
@@ -394,7 +394,7 @@ def test_cli_fetch_telegram(web: FakeWeb, roster_factory: sessionmaker[Session],
     result = CliRunner().invoke(_app(fetch_cli), ["fetch", "telegram", "agusprasetyo87", "--since", "2024-01-01"])
     assert result.exit_code == 0, result.output
     assert "5 disimpan" in _flat(result.output)
-    assert "1 post tanpa teks dilewati" in _flat(result.output)  # the service message is older than --since
+    assert "1 unggahan tanpa teks dilewati" in _flat(result.output)  # the service message is older than --since
     again = CliRunner().invoke(_app(fetch_cli), ["fetch", "tg", "https://t.me/agusprasetyo87", "--limit", "3"])
     assert again.exit_code == 0, again.output
     assert "0 disimpan, 3 sudah ada" in _flat(again.output)
@@ -417,7 +417,7 @@ def test_cli_refuses_targets_not_on_roster(web: FakeWeb, roster_factory: session
                                            monkeypatch: pytest.MonkeyPatch, fetch_cli: ModuleType) -> None:
     monkeypatch.setattr(fetch_cli, "factory", lambda: roster_factory)
     result = CliRunner().invoke(_app(fetch_cli), ["fetch", "telegram", "infopemilukota"])
-    assert result.exit_code == 2 and "tidak ada di roster" in _flat(result.output)
+    assert result.exit_code == 2 and "tidak ada di daftar ASN" in _flat(result.output)
     bad = CliRunner().invoke(_app(fetch_cli), ["fetch", "mastodon", "bukan akun"])
     assert bad.exit_code == 2 and "akun Mastodon tidak valid" in _flat(bad.output)
     assert web.requested == []

@@ -66,9 +66,9 @@ def test_labelled_files_follow_the_guideline() -> None:
 
 
 @pytest.mark.parametrize(("rec", "msg"), [
-    ({"id": "a", "text": "x", "source": "s", "partisan": True, "categories": []}, "at least one"),
-    ({"id": "a", "text": "x", "source": "s", "partisan": False, "categories": ["SUPPORT"]}, "no categories"),
-    ({"id": "a", "text": "x", "source": "s", "partisan": True, "categories": ["HOAX"]}, "unknown"),
+    ({"id": "a", "text": "x", "source": "s", "partisan": True, "categories": []}, "minimal satu"),
+    ({"id": "a", "text": "x", "source": "s", "partisan": False, "categories": ["SUPPORT"]}, "tidak boleh berkategori"),
+    ({"id": "a", "text": "x", "source": "s", "partisan": True, "categories": ["HOAX"]}, "tidak dikenal"),
     ({"id": "a", "text": "", "source": "s", "partisan": True, "categories": ["SUPPORT"]}, "text"),
 ])
 def test_invalid_records_are_refused(rec: dict, msg: str) -> None:

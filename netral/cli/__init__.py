@@ -10,7 +10,13 @@ import importlib
 
 import typer
 
-app = typer.Typer(help="Netral: pemantauan netralitas ASN di media sosial.", no_args_is_help=True)
+from netral.cli import chrome
+
+chrome.install()
+
+# No shell-completion options: Typer writes their help in English and cannot be told otherwise.
+app = typer.Typer(help="Netral: pemantauan netralitas ASN di media sosial.", no_args_is_help=True,
+                  add_completion=False)
 
 # (module, command name): a sub-app per concern; ``None`` means the module adds top-level commands.
 _SUBAPPS = [

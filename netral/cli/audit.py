@@ -35,7 +35,10 @@ def verify(
     against: Path | None = typer.Option(None, "--against", help="head yang diekspor sebelumnya "
                                         "(`netral audit head --output`); disimpan di luar basis data"),
 ) -> None:
-    """Exit 0 if the chain is intact (and extends the exported head), 1 listing every break."""
+    """Periksa keutuhan rantai log audit (dan bahwa log melanjutkan head yang diekspor).
+
+    Keluar dengan kode 0 bila utuh; kode 1 dengan daftar setiap kerusakan.
+    """
     anchor = _read_anchor(against) if against is not None else None
     with session_factory(get_settings().db_url)() as session:
         problems = audit_log.verify_chain(session)
@@ -49,17 +52,17 @@ def verify(
             err_console.print(f"RUSAK {where}: {p.problem}", markup=False)
         err_console.print(f"{len(problems)} masalah dalam {count} catatan.")
         raise typer.Exit(1)
-    typer.echo(f"OK, {count} records, head {head}" + (f", extends {against}" if against else ""))
+    typer.echo(f"Utuh: {count} catatan, head {head}" + (f", melanjutkan {against}" if against else ""))
 
 
 @app.command("head")
 def head(
     output: Path | None = typer.Option(None, "--output", help="tulis ke berkas ini (bawaan: stdout)"),
 ) -> None:
-    """Export the newest record's id, count and hash as JSON, to keep outside the database.
+    """Ekspor id, jumlah dan sidik (hash) catatan terbaru sebagai JSON, untuk disimpan di luar basis data.
 
-    Anyone who owns the database can rewrite history and recompute every hash; a head kept
-    elsewhere (another machine, write-once storage) is what ``verify --against`` checks it against.
+    Pemilik basis data dapat menulis ulang riwayat dan menghitung ulang setiap sidik; head yang disimpan
+    di tempat lain (mesin lain, media sekali tulis) menjadi pembanding bagi `verify --against`.
     """
     with session_factory(get_settings().db_url)() as session:
         anchor = audit_log.export_head(session)
@@ -73,7 +76,7 @@ def head(
 
 @app.command("show")
 def show(limit: int = typer.Option(20, "--limit", help="jumlah catatan terbaru")) -> None:
-    """The newest records, oldest of them first."""
+    """Tampilkan catatan terbaru (yang paling lama di antaranya lebih dulu)."""
     with session_factory(get_settings().db_url)() as session:
         rows = list(session.scalars(select(AuditRecord).order_by(AuditRecord.id.desc()).limit(limit)))
     for r in reversed(rows):

@@ -15,7 +15,7 @@ app = typer.Typer(help="Basis data: migrasi skema.", no_args_is_help=True)
 
 @app.command("upgrade")
 def upgrade_cmd(revision: str = typer.Argument("head", help="target revisi Alembic")) -> None:
-    """Apply migrations up to REVISION (default: the newest)."""
+    """Terapkan migrasi sampai REVISION (bawaan: yang terbaru)."""
     url = get_settings().db_url
     upgrade(url, revision)
     console.print(f"Skema basis data mutakhir ({revision}) di {url.split('@')[-1]}")
@@ -26,11 +26,11 @@ def four_eyes(
     state: str = typer.Argument(..., help="on | off"),
     reason: str = typer.Option(..., "--reason", help="alasan (masuk log audit)"),
 ) -> None:
-    """Switch the database's four-eyes rule for reports (audited).
+    """Nyalakan/matikan prinsip empat mata untuk laporan di basis data (dicatat di log audit).
 
-    The report trigger reads this row, so ``NETRAL_REQUIRE_SECOND_REVIEW=false`` alone does not let one
-    person issue a report: the database owner must switch this off too. The application's database
-    role should have SELECT only on ``db_policy`` (README deployment checklist).
+    Pemicu (trigger) laporan membaca baris ini, sehingga `NETRAL_REQUIRE_SECOND_REVIEW=false` saja tidak
+    membuat satu orang dapat menerbitkan laporan: pemilik basis data juga harus mematikannya di sini.
+    Peran basis data aplikasi sebaiknya hanya boleh SELECT pada `db_policy` (daftar periksa di README).
     """
     if state not in ("on", "off"):
         raise fail("STATE harus on atau off")

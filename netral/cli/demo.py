@@ -25,10 +25,10 @@ SAMPLES = REPO_ROOT / "data" / "samples"
 
 
 def demo(
-    samples: Path = typer.Option(SAMPLES, help="folder with roster.csv and posts.jsonl"),
-    serve: bool = typer.Option(True, help="start the web app at the end"),
-    epochs: int | None = typer.Option(None, help="training epochs when no model is registered yet "
-                                                 "(default: the recipe's; 1: quicker, weaker)"),
+    samples: Path = typer.Option(SAMPLES, help="folder berisi roster.csv (daftar ASN) dan posts.jsonl (unggahan)"),
+    serve: bool = typer.Option(True, help="jalankan aplikasi web di akhir"),
+    epochs: int | None = typer.Option(None, help="jumlah epoch pelatihan bila belum ada model terdaftar "
+                                                 "(bawaan: sesuai resep; 1: lebih cepat, lebih lemah)"),
 ) -> None:
     """Set up the database, load the sample roster and posts, and show what happened."""
     settings = get_settings()
@@ -36,7 +36,7 @@ def demo(
     upgrade(settings.db_url)
     console.print(f"SQLite/URL: {settings.db_url}")
 
-    console.rule("2. Roster ASN")
+    console.rule("2. Daftar ASN")
     with factory()() as session:
         roster = import_roster(session, samples / "roster.csv")
         session.commit()
@@ -44,18 +44,18 @@ def demo(
         for acc in list_accounts(session):
             handles = ", ".join(f"{h.platform}:@{h.handle}" for h in acc.handles)
             console.print(f"  {acc.nip}  {acc.name:<16} {acc.unit:<45} {handles}")
-    console.print(f"Roster: {roster.created} baru, {roster.updated} diperbarui, {roster.unchanged} tetap")
+    console.print(f"Daftar ASN: {roster.created} baru, {roster.updated} diperbarui, {roster.unchanged} tetap")
 
-    console.rule("3. Ingest post contoh")
+    console.rule("3. Impor unggahan contoh")
     result = ingest_file(factory(), samples / "posts.jsonl", actor="demo")
     print_rejections(result.rejections)
     console.print(
-        f"Post disimpan: {result.stored}, sudah ada: {result.duplicates}, "
-        f"ditolak (bukan akun roster, tidak disimpan): {result.not_on_roster}"
+        f"Unggahan disimpan: {result.stored}, sudah ada: {result.duplicates}, "
+        f"ditolak (bukan akun di daftar ASN, tidak disimpan): {result.not_on_roster}"
     )
     with factory()() as session:
         posts = session.scalars(select(Post).options(selectinload(Post.account)).order_by(Post.created_at)).all()
-        table = Table("waktu (UTC)", "ASN", "platform", "teks", title=f"Post tersimpan ({len(posts)})")
+        table = Table("waktu (UTC)", "ASN", "platform", "teks", title=f"Unggahan tersimpan ({len(posts)})")
         for p in posts:
             text = p.text if len(p.text) <= 80 else p.text[:79] + "…"
             table.add_row(f"{p.created_at:%Y-%m-%d %H:%M}", p.account.name, p.platform, text)
@@ -64,4 +64,5 @@ def demo(
 
 
 def register(app: typer.Typer) -> None:
-    app.command("demo", help="Jalankan seluruh alur pada contoh: DB, roster, post, model, scan, web.")(demo)
+    app.command("demo", help="Jalankan seluruh alur pada contoh: basis data, daftar ASN, unggahan, model, "
+                             "pemindaian, web.")(demo)

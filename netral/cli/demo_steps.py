@@ -11,7 +11,7 @@ from netral.cli.common import console, factory
 from netral.db.schema import Flag, Post
 from netral.models.registry import active_version, set_active
 from netral.settings import get_settings
-from netral.vocabulary import Role
+from netral.vocabulary import EvidenceLabel, Role
 
 # Demo accounts only: printed on screen, meant for a laptop at 127.0.0.1.
 DEMO_USERS = [
@@ -46,9 +46,9 @@ def show_flags() -> None:
         flags = session.scalars(select(Flag).options(selectinload(Flag.post).selectinload(Post.account))
                                 .order_by(Flag.partisan_score.desc())).all()
         table = Table("id", "skor", "ASN", "teks (potongan)", "bukti", "pemilu / catatan",
-                      title=f"Tanda menunggu tinjauan ({len(flags)})", show_lines=True)
+                      title=f"Indikasi menunggu tinjauan ({len(flags)})", show_lines=True)
         for f in flags:
-            evidence = "\n".join(f"{e['label']}: {e['text']}" for e in f.evidence[:4]) or "-"
+            evidence = "\n".join(f"{EvidenceLabel.label_of(e['label'])}: {e['text']}" for e in f.evidence[:4]) or "-"
             note = (f.election or "-") + (f"\n{f.window_note}" if f.window_note else "")
             text = f.post.text if len(f.post.text) <= 90 else f.post.text[:89] + "…"
             table.add_row(str(f.id), f"{f.partisan_score:.2f}", f"{f.post.account.name}\n{f.post.platform}",
@@ -71,15 +71,15 @@ def run_model_and_review_steps(serve: bool, epochs: int | None) -> None:
 
     console.rule("4. Model klasifikasi")
     ensure_model(epochs)
-    console.rule("5. Pemindaian (scan)")
+    console.rule("5. Pemindaian")
     run_scan(explain=True, wait=True)
     show_flags()
-    console.rule("6. Antrian tinjauan (web)")
+    console.rule("6. Antrean tinjauan (web)")
     ensure_demo_users()
     settings = get_settings()
     console.print(f"Buka http://{settings.host}:{settings.port}/ dan masuk sebagai:")
     for username, role, _, password in DEMO_USERS:
-        console.print(f"  {role:<11} {username:<12} kata sandi: {password}")
+        console.print(f"  {role.label:<13} {username:<12} kata sandi: {password}")
     if serve:
         from netral.cli.serve import run_server
 

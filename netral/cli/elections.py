@@ -14,7 +14,7 @@ from netral.elections import Election, ElectionConfigError, load_elections
 
 app = typer.Typer(help="Konfigurasi pemilu: daftar dan validasi.", no_args_is_help=True)
 
-DirectoryOption = typer.Option(None, "--dir", help="Folder konfigurasi (default: NETRAL_ELECTIONS_DIR).")
+DirectoryOption = typer.Option(None, "--dir", help="Folder konfigurasi (bawaan: NETRAL_ELECTIONS_DIR).")
 
 
 def _row(election: Election) -> list[str]:

@@ -44,13 +44,14 @@ def fetch(
     platform: str = typer.Argument(..., help="telegram atau mastodon"),
     target: str = typer.Argument(..., help="kanal Telegram (nama atau t.me/nama) atau akun Mastodon (@nama@instans)"),
     limit: int | None = typer.Option(None, "--limit", min=1,
-                                     help="paling banyak sekian post (terbaru dulu); default NETRAL_FETCH_LIMIT (200)"),
-    since: str | None = typer.Option(None, "--since", help="hanya post sejak tanggal ini (YYYY-MM-DD, WIB)"),
+                                     help="paling banyak sekian unggahan (terbaru dulu); "
+                                          "bawaan NETRAL_FETCH_LIMIT (200)"),
+    since: str | None = typer.Option(None, "--since", help="hanya unggahan sejak tanggal ini (YYYY-MM-DD, WIB)"),
 ) -> None:
     """Scrape public posts of a roster account and store them; only roster authors are kept."""
     name = PLATFORM_ALIASES.get(platform.strip().lower(), platform.strip().lower())
     if name in DEAD_PLATFORMS:
-        raise fail(f"scraper {name} di snscrape 0.7 sudah mati di upstream ({DEAD_PLATFORMS[name]}). "
+        raise fail(f"pengambil data {name} di snscrape 0.7 sudah mati di proyek asalnya ({DEAD_PLATFORMS[name]}). "
                    f"Unduh/ekspor datanya dengan cara resmi lalu impor dengan `netral ingest FILE`.", code=2)
     if name not in SUPPORTED_PLATFORMS:
         raise fail(f"platform {platform!r} tidak bisa diambil otomatis (pilihan: {', '.join(SUPPORTED_PLATFORMS)}); "
@@ -68,22 +69,23 @@ def fetch(
     with sessions() as s:
         listed = s.scalar(select(Handle.id).where(Handle.platform == name, Handle.handle == source.target))
     if listed is None:
-        raise fail(f"{name}:{source.target} tidak ada di roster; Netral hanya mengambil akun ASN terdaftar "
+        raise fail(f"{name}:{source.target} tidak ada di daftar ASN; Netral hanya mengambil akun ASN terdaftar "
                    "(tambahkan lewat `netral roster import`).", code=2)
 
-    with tqdm(total=limit, desc=source.name, unit="post", leave=False) as bar:
+    with tqdm(total=limit, desc=source.name, unit="unggahan", leave=False) as bar:
         run = ingest_source(sessions, source, on_record=lambda _: bar.update(1))
     print_summary(source.name, run.result)
     if source.skipped:
-        console.print(f"  {source.skipped} post tanpa teks dilewati (hanya media atau pesan layanan)")
+        console.print(f"  {source.skipped} unggahan tanpa teks dilewati (hanya media atau pesan layanan)")
     print_rejections(run.result.rejections)
     if run.error is not None:
         err_console.print(f"[red]Galat:[/red] pengambilan berhenti: {escape(str(run.error))}", markup=True)
-        err_console.print("  Post yang terbaca sebelum galat tetap diproses (lihat ringkasan di atas).", soft_wrap=True)
+        err_console.print("  Unggahan yang terbaca sebelum galat tetap diproses (lihat ringkasan di atas).",
+                          soft_wrap=True)
         raise typer.Exit(1)
     if run.result.rejections:
         raise typer.Exit(1)
 
 
 def register(app: typer.Typer) -> None:
-    app.command("fetch", help="Ambil post publik akun roster dari Telegram atau Mastodon (snscrape).")(fetch)
+    app.command("fetch", help="Ambil unggahan publik akun di daftar ASN dari Telegram atau Mastodon (snscrape).")(fetch)

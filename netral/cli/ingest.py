@@ -14,20 +14,21 @@ from netral.pipeline.ingest import IngestResult, count_records, ingest_file
 def print_summary(label: str, result: IngestResult) -> None:
     console.print(
         f"{label}: {result.stored} disimpan, {result.duplicates} sudah ada (tidak diubah), "
-        f"{result.not_on_roster} ditolak karena bukan akun roster (tidak disimpan), "
-        f"{len(result.rejections)} record tidak valid"
+        f"{result.not_on_roster} ditolak karena bukan akun di daftar ASN (tidak disimpan), "
+        f"{len(result.rejections)} entri tidak valid"
     )
     if result.changed_duplicates:
-        console.print(f"  {result.changed_duplicates} post yang sudah ada berbeda isinya; snapshot lama dipertahankan")
+        console.print(f"  {result.changed_duplicates} unggahan yang sudah ada berbeda isinya; "
+                      "salinan lama dipertahankan")
     if result.stored == 0 and result.duplicates and not result.rejections:
-        console.print("  Tidak ada yang berubah: semua post sudah tersimpan sebelumnya.")
+        console.print("  Tidak ada yang berubah: semua unggahan sudah tersimpan sebelumnya.")
 
 
 def ingest(files: list[Path] = typer.Argument(..., help="ekspor JSONL atau CSV")) -> None:
     """Import posts; only authors on the roster are stored, each post once."""
     total = IngestResult()
     for path in files:
-        with tqdm(total=count_records(path), desc=path.name, unit="post", leave=False) as bar:
+        with tqdm(total=count_records(path), desc=path.name, unit="unggahan", leave=False) as bar:
             result = ingest_file(factory(), path, on_progress=bar.update)
         print_summary(str(path), result)
         print_rejections(result.rejections)
@@ -39,6 +40,5 @@ def ingest(files: list[Path] = typer.Argument(..., help="ekspor JSONL atau CSV")
 
 
 def register(app: typer.Typer) -> None:
-    app.command("ingest", help="Impor post dari ekspor JSONL/CSV; hanya akun roster yang disimpan, tiap post sekali.")(
-        ingest
-    )
+    app.command("ingest", help="Impor unggahan dari ekspor JSONL/CSV; hanya akun di daftar ASN yang disimpan, "
+                               "tiap unggahan sekali.")(ingest)

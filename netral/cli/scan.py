@@ -24,22 +24,23 @@ def _parse_since(value: str | None) -> datetime | None:
 
 
 def scan_cmd(
-    since: str | None = typer.Option(None, help="hanya post sejak tanggal ini (YYYY-MM-DD)"),
+    since: str | None = typer.Option(None, help="hanya unggahan sejak tanggal ini (YYYY-MM-DD)"),
     unit: str | None = typer.Option(None, help="hanya unit kerja ini"),
     platform: str | None = typer.Option(None, help="hanya platform ini"),
-    limit: int | None = typer.Option(None, help="paling banyak N post"),
-    model: str | None = typer.Option(None, help="versi model; default yang aktif"),
-    explain: bool = typer.Option(False, help="hitung kata pendorong skor saat memindai (default: saat tanda "
-                                 "pertama dibuka, atau `netral explain`)"),
-    wait: bool = typer.Option(False, "--wait", help="bila scan lain sedang berjalan, tunggu (bawaan: berhenti)"),
+    limit: int | None = typer.Option(None, help="paling banyak N unggahan"),
+    model: str | None = typer.Option(None, help="versi model; bawaan: yang aktif"),
+    explain: bool = typer.Option(False, help="hitung kata pendorong skor saat memindai (bawaan: saat indikasi "
+                                 "pertama kali dibuka, atau `netral explain`)"),
+    wait: bool = typer.Option(False, "--wait", help="bila pemindaian lain sedang berjalan, tunggu (bawaan: berhenti)"),
     shard: str | None = typer.Option(None, help="i/n: hanya bagian i dari n; jalankan n proses paralel "
-                                     "(PostgreSQL), jangan bersamaan dengan scan tanpa --shard"),
-    cascade: str | None = typer.Option(None, help="on/off: tahap murah dulu; default dari pengaturan"),
+                                     "(PostgreSQL), jangan bersamaan dengan pemindaian tanpa --shard"),
+    cascade: str | None = typer.Option(None, help="on/off: tahap murah dulu (kaskade); bawaan dari pengaturan"),
 ) -> None:
-    """Resumable: re-running continues with posts not yet scored by this model version.
+    """Dapat dilanjutkan: menjalankan ulang meneruskan unggahan yang belum dinilai versi model ini.
 
-    One scan at a time per database and shard: a second one stops with a message (or waits, with ``--wait``).
-    Shards are disjoint, so ``--shard 0/4`` .. ``--shard 3/4`` run side by side.
+    Satu pemindaian pada satu waktu per basis data dan bagian: yang kedua berhenti dengan pesan (atau
+    menunggu, dengan `--wait`). Bagian tidak saling tumpang tindih, jadi `--shard 0/4` .. `--shard 3/4`
+    dapat berjalan berdampingan.
     """
     try:
         part = Shard.parse(shard) if shard else None
@@ -84,41 +85,41 @@ def _scan(since: str | None, unit: str | None, platform: str | None, limit: int 
     with factory()() as session:
         total = count_pending(session, mv.version, filt)
     if total == 0:
-        console.print(f"Tidak ada post baru untuk dipindai oleh {mv.version}.")
+        console.print(f"Tidak ada unggahan baru untuk dipindai oleh {mv.version}.")
         return
     clf = load_classifier(mv, settings)
     gate = cascade_for(mv, settings, cascade or settings.cascade)
-    with tqdm(total=total, desc=f"scan {mv.version}", unit="post") as bar:
+    with tqdm(total=total, desc=f"pindai {mv.version}", unit="unggahan") as bar:
         result = scan(
             factory(), clf, filt, batch_size=settings.scan_batch_size, explain=explain, on_progress=bar.update,
             settings=settings, cascade=gate,
         )
     skipped = f", kaskade: {result.cascade_skipped} tidak perlu model penuh" if gate else ""
     console.print(
-        f"{result.scanned} post dipindai ({result.posts_per_second:.1f} post/detik, {clf.backend}{skipped}), "
-        f"{result.flagged} tanda baru, {result.updated_flags} tanda tertunda diperbarui "
+        f"{result.scanned} unggahan dipindai ({result.posts_per_second:.1f} unggahan/detik, {clf.backend}{skipped}), "
+        f"{result.flagged} indikasi baru, {result.updated_flags} indikasi yang menunggu tinjauan diperbarui "
         f"(ambang {mv.threshold:.3f})."
     )
 
 
 def explain_cmd(
-    all_statuses: bool = typer.Option(False, "--all", help="juga tanda yang sudah diputuskan"),
+    all_statuses: bool = typer.Option(False, "--all", help="juga indikasi yang sudah diputuskan"),
 ) -> None:
-    """Background job: compute the drivers of flags that have none for their model version."""
+    """Tugas latar: hitung kata pendorong skor untuk indikasi yang belum memilikinya untuk versi modelnya."""
     from netral.review.drivers import explain_pending, registry_loader
     from netral.vocabulary import OPEN_STATUSES, FlagStatus
 
     settings = get_settings()
     statuses = tuple(FlagStatus) if all_statuses else OPEN_STATUSES
-    with tqdm(desc="kata pendorong", unit="tanda") as bar:
+    with tqdm(desc="kata pendorong", unit="indikasi") as bar:
         done = explain_pending(factory(), registry_loader(settings), statuses=statuses, on_progress=bar.update)
-    console.print(f"Kata pendorong dihitung untuk {done} tanda.")
+    console.print(f"Kata pendorong dihitung untuk {done} indikasi.")
 
 
 def register(app: typer.Typer) -> None:
-    app.command("scan", help="Pindai post yang belum dinilai model aktif dan buat tanda (flag); dapat dilanjutkan.")(
+    app.command("scan", help="Pindai unggahan yang belum dinilai model aktif dan buat indikasi; dapat dilanjutkan.")(
         scan_cmd
     )
-    app.command("explain", help="Hitung kata pendorong skor untuk tanda yang belum punya (tugas latar).")(
+    app.command("explain", help="Hitung kata pendorong skor untuk indikasi yang belum memilikinya (tugas latar).")(
         explain_cmd
     )

@@ -29,7 +29,10 @@ def serve(
     host: str | None = typer.Option(None, help="alamat yang didengarkan (bawaan: NETRAL_HOST, 127.0.0.1)"),
     port: int | None = typer.Option(None, help="port (bawaan: NETRAL_PORT, 8000)"),
 ) -> None:
-    """Start the web application (refuses to start without a strong NETRAL_SECRET_KEY outside dev mode)."""
+    """Start the web application (refuses to start without a strong NETRAL_SECRET_KEY outside dev mode).
+
+    The command's help text is the Indonesian one given in ``register``.
+    """
     run_server(get_settings(), host, port)
 
 

@@ -18,20 +18,21 @@ from netral.training.data import LabelledDataError
 
 
 def train_cmd(
-    base_model: str | None = typer.Option(None, "--base-model", help="folder checkpoint HF lokal (mis. IndoBERTweet)"),
-    with_decisions: bool = typer.Option(False, help="tambahkan keputusan reviewer ke data latih"),
-    epochs: int | None = typer.Option(None, help="epoch maksimum (berhenti dini pada dev); default resep"),
-    batch_size: int | None = typer.Option(None, help="ukuran batch; default resep"),
+    base_model: str | None = typer.Option(None, "--base-model", help="folder model dasar lokal format "
+                                                                     "Hugging Face (mis. IndoBERTweet)"),
+    with_decisions: bool = typer.Option(False, help="tambahkan keputusan peninjau ke data latih"),
+    epochs: int | None = typer.Option(None, help="epoch maksimum (berhenti dini pada set dev); bawaan: resep"),
+    batch_size: int | None = typer.Option(None, help="ukuran batch; bawaan: resep"),
     max_steps: int | None = typer.Option(None, help="batasi langkah (uji cepat)"),
     limit_train: int | None = typer.Option(None, help="pakai sebagian data latih (uji cepat)"),
-    frozen_layers: int | None = typer.Option(None, help="jumlah lapisan bawah yang dibekukan; default resep"),
+    frozen_layers: int | None = typer.Option(None, help="jumlah lapisan bawah yang dibekukan; bawaan: resep"),
     mask_contestants: bool | None = typer.Option(None, "--mask/--no-mask",
-                                                 help="samarkan nama kandidat/nomor/partai; default resep"),
-    style_augment: float | None = typer.Option(None, help="bagian post latih yang juga masuk dalam gaya huruf kecil "
-                                                         "tanpa tanda baca (0-1); default resep"),
-    learning_rate: float | None = typer.Option(None, help="laju belajar encoder; default resep"),
-    head_learning_rate: float | None = typer.Option(None, help="laju belajar kepala klasifikasi; default resep"),
-    seed: int | None = typer.Option(None, help="benih acak; default resep"),
+                                                 help="samarkan nama calon/nomor urut/partai; bawaan: resep"),
+    style_augment: float | None = typer.Option(None, help="bagian unggahan latih yang juga masuk dalam gaya huruf "
+                                                         "kecil tanpa tanda baca (0-1); bawaan: resep"),
+    learning_rate: float | None = typer.Option(None, help="laju belajar encoder; bawaan: resep"),
+    head_learning_rate: float | None = typer.Option(None, help="laju belajar kepala klasifikasi; bawaan: resep"),
+    seed: int | None = typer.Option(None, help="benih acak; bawaan: resep"),
 ) -> None:
     """Fine-tune a new version; it becomes active only if none is active yet (else use `model promote`)."""
     from netral.training.service import run_training
@@ -57,7 +58,7 @@ def train_cmd(
         console.print(f"Bandingkan dan aktifkan dengan: netral model promote {mv.version}")
 
 
-def evaluate_cmd(model: str | None = typer.Option(None, help="versi; default yang aktif")) -> None:
+def evaluate_cmd(model: str | None = typer.Option(None, help="versi model; bawaan: yang aktif")) -> None:
     """Measure a version on every frozen set beside the TF-IDF and gazetteer baselines."""
     from netral.training.data import load_splits
     from netral.training.evaluate import evaluate, render_markdown
@@ -75,7 +76,7 @@ def evaluate_cmd(model: str | None = typer.Option(None, help="versi; default yan
 def predict_cmd(
     input: Path = typer.Option(..., "--input", help="JSONL: {\"id\", \"text\"} per baris"),
     output: Path = typer.Option(..., "--output", help="JSONL hasil"),
-    model: str | None = typer.Option(None, help="versi; default yang aktif"),
+    model: str | None = typer.Option(None, help="versi model; bawaan: yang aktif"),
     evidence: bool = typer.Option(True, help="sertakan bukti (span) dari konfigurasi pemilu"),
 ) -> None:
     """Score texts with a registered model. Needs no database."""
@@ -88,7 +89,7 @@ def predict_cmd(
     except RegistryError as exc:
         raise fail(str(exc)) from None
     if not input.is_file():
-        raise fail(f"file input tidak ditemukan: {input}")
+        raise fail(f"berkas masukan tidak ditemukan: {input}")
     items, problems = [], []
     with input.open(encoding="utf-8", errors="strict") as fh:
         try:
@@ -128,7 +129,7 @@ def predict_cmd(
 
 
 def register(app: typer.Typer) -> None:
-    app.command("train", help="Latih versi model baru (fine-tuning) dan daftarkan di registri.")(train_cmd)
+    app.command("train", help="Latih versi model baru (penyetelan lanjut) dan daftarkan di registri.")(train_cmd)
     app.command("evaluate", help="Ukur versi model pada semua set beku (uji, sehari-hari, lintas pemilu), "
-                                 "di samping dua baseline.")(evaluate_cmd)
+                                 "di samping dua pembanding dasar (baseline).")(evaluate_cmd)
     app.command("predict", help="Nilai teks JSONL dengan model terdaftar (tanpa basis data).")(predict_cmd)

@@ -15,6 +15,9 @@ from netral.settings import get_settings
 
 app = typer.Typer(help="Pengguna: tambah, daftar, peran, token API.", no_args_is_help=True)
 
+# Role values are what the command takes; the labels say what each is called in the UI.
+ROLE_CHOICES = ", ".join(f"`{value}` ({label})" for value, label in ROLES.items())
+
 
 def _sessions():  # type: ignore[no-untyped-def]
     return session_factory(get_settings().db_url)
@@ -23,13 +26,13 @@ def _sessions():  # type: ignore[no-untyped-def]
 @app.command("add")
 def add(
     username: str = typer.Argument(..., help="nama pengguna (huruf kecil)"),
-    role: str = typer.Option(..., "--role", help=f"peran: {', '.join(ROLES)}"),
+    role: str = typer.Option(..., "--role", help=f"peran: {ROLE_CHOICES}"),
     full_name: str = typer.Option("", "--full-name", help="nama lengkap"),
     password_stdin: bool = typer.Option(False, "--password-stdin",
                                         help="operator lokal: baca kata sandi dari baris pertama stdin (mis. admin "
                                              "pertama); tanpa ini dicetak tautan penyiapan sekali pakai"),
 ) -> None:
-    """Create a user. By default prints a one-time setup link: its owner chooses the password."""
+    """Tambah pengguna. Bawaannya mencetak tautan penyiapan sekali pakai: pemiliknya memilih kata sandi sendiri."""
     with _sessions()() as session:
         try:
             if password_stdin:
@@ -57,10 +60,10 @@ def _print_setup(plain: str) -> None:
 
 @app.command("reset")
 def reset(
-    username: str = typer.Argument(...),
+    username: str = typer.Argument(..., help="nama pengguna"),
     reason: str = typer.Option("", "--reason", help="alasan (masuk log audit)"),
 ) -> None:
-    """Forgotten password: the old one stops working, every session ends, a new setup link is printed."""
+    """Lupa kata sandi: kata sandi lama tidak berlaku, semua sesi berakhir, tautan penyiapan baru dicetak."""
     with _sessions()() as session:
         user = user_service.get_user(session, username)
         if user is None:
@@ -72,7 +75,7 @@ def reset(
 
 @app.command("list")
 def list_users() -> None:
-    """All users with role and status."""
+    """Tampilkan semua pengguna dengan peran dan statusnya."""
     with _sessions()() as session:
         for u in user_service.list_users(session):
             state = "aktif" if u.active else "nonaktif"
@@ -81,11 +84,11 @@ def list_users() -> None:
 
 @app.command("role")
 def set_role(
-    username: str = typer.Argument(...),
-    role: str = typer.Argument(..., help=f"peran baru: {', '.join(ROLES)}"),
+    username: str = typer.Argument(..., help="nama pengguna"),
+    role: str = typer.Argument(..., help=f"peran baru: {ROLE_CHOICES}"),
     reason: str = typer.Option("", "--reason", help="alasan (masuk log audit)"),
 ) -> None:
-    """Change a user's role (audited)."""
+    """Ubah peran pengguna (dicatat di log audit)."""
     with _sessions()() as session:
         user = user_service.get_user(session, username)
         if user is None:
@@ -100,10 +103,10 @@ def set_role(
 
 @app.command("token")
 def token(
-    username: str = typer.Argument(...),
+    username: str = typer.Argument(..., help="nama pengguna pemilik token"),
     name: str = typer.Option(..., "--name", help="label token, mis. nama sistem pengirim"),
 ) -> None:
-    """Issue an API token and print it once (only its SHA-256 is stored)."""
+    """Buat token API dan cetak sekali (hanya sidik SHA-256-nya yang disimpan)."""
     with _sessions()() as session:
         user = user_service.get_user(session, username)
         if user is None:

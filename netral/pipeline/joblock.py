@@ -43,7 +43,7 @@ def exclusive(engine: Engine, name: str, *, wait: bool = False) -> Iterator[None
             if wait:
                 conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": key})
             elif not conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": key}).scalar():
-                raise JobBusy(f"{name} lain sedang berjalan pada basis data ini; tunggu sampai selesai "
+                raise JobBusy(f"tugas {name!r} lain sedang berjalan pada basis data ini; tunggu sampai selesai "
                               f"atau jalankan dengan --wait")
             conn.commit()
             try:
@@ -60,7 +60,7 @@ def exclusive(engine: Engine, name: str, *, wait: bool = False) -> Iterator[None
             fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
         except BlockingIOError:
             holder = os.pread(fd, 64, 0).decode(errors="replace").strip() or "?"
-            raise JobBusy(f"{name} lain sedang berjalan (proses {holder}); tunggu sampai selesai atau jalankan "
+            raise JobBusy(f"tugas {name!r} lain sedang berjalan (proses {holder}); tunggu sampai selesai atau jalankan "
                           f"dengan --wait") from None
         os.ftruncate(fd, 0)
         os.pwrite(fd, str(os.getpid()).encode(), 0)

@@ -58,20 +58,20 @@ def validate_record(rec: dict[str, Any], where: str) -> Example | None:
     """A guideline record → Example; None for 'unclear' (kept out of training and evaluation)."""
     for key in ("id", "text", "source"):
         if not isinstance(rec.get(key), str) or not rec[key].strip():
-            raise LabelledDataError(f"{where}: field {key!r} missing or empty")
+            raise LabelledDataError(f"{where}: kolom {key!r} tidak ada atau kosong")
     partisan = rec.get("partisan")
     if partisan is None:
         return None
     if not isinstance(partisan, bool):
-        raise LabelledDataError(f"{where}: field 'partisan' must be true, false or null")
+        raise LabelledDataError(f"{where}: kolom 'partisan' harus true, false atau null")
     cats = rec.get("categories") or []
     bad = [c for c in cats if c not in CATEGORIES]
     if bad:
-        raise LabelledDataError(f"{where}: unknown categories {bad}")
+        raise LabelledDataError(f"{where}: kategori tidak dikenal {bad}")
     if partisan and not cats:
-        raise LabelledDataError(f"{where}: partisan record needs at least one category")
+        raise LabelledDataError(f"{where}: entri partisan perlu minimal satu kategori")
     if not partisan and cats:
-        raise LabelledDataError(f"{where}: non-partisan record must have no categories")
+        raise LabelledDataError(f"{where}: entri non-partisan tidak boleh berkategori")
     return Example(rec["id"], rec["text"], partisan, list(cats), rec["source"], str(rec.get("annotator", "")),
                    str(rec.get("note", "")), str(rec.get("created_at", "")))
 
@@ -84,7 +84,7 @@ def read_jsonl(path: Path) -> list[dict[str, Any]]:
                 try:
                     out.append(json.loads(line))
                 except json.JSONDecodeError as exc:
-                    raise LabelledDataError(f"{path}:{n}: invalid JSON ({exc.msg})") from None
+                    raise LabelledDataError(f"{path}:{n}: JSON tidak valid ({exc.msg})") from None
     return out
 
 
@@ -240,8 +240,8 @@ def load_splits(labelled_dir: Path) -> SplitSet:
     split_dir = labelled_dir / "splits"
     missing = [s for s in SPLITS if not (split_dir / f"{s}.jsonl").is_file()]
     if missing:
-        raise LabelledDataError(f"split files missing in {split_dir}: {', '.join(missing)}; "
-                                "run `python -m netral.training.build_dataset`")
+        raise LabelledDataError(f"berkas split tidak ada di {split_dir}: {', '.join(missing)}; "
+                                "jalankan `python -m netral.training.build_dataset`")
     loaded = {}
     for name in SPLITS:
         loaded[name] = [Example(**rec) for rec in read_jsonl(split_dir / f"{name}.jsonl")]
