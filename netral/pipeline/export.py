@@ -233,11 +233,21 @@ def build_cascade(version: ModelVersion, settings: Settings, *, cross_history: S
     lexicon = load_lexicon(settings.slang_lexicon)
     train_texts, train_y = _labelled(settings.labelled_dir / "splits" / "train.jsonl")
     char = CharModel.fit(train_texts, train_y.tolist(), lexicon)
+    from netral.elections import load_elections
+    from netral.pipeline.evidence import load_words
+    from netral.pipeline.masking import history_elections
+
     extractor = EvidenceExtractor.from_settings(settings)
+    # The unseen election is measured as it would run once configured: its contestants are in the evidence
+    # rules of the first stage, as they are in the model's masking.
+    cross_extractor = EvidenceExtractor(
+        [*load_elections(settings.elections_dir), *history_elections(settings.history_elections_dir, cross_history)],
+        load_words(settings.evidence_words))
     t = version.threshold
 
-    def stage(texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
-        return char.probabilities(texts), np.array([bool(extractor.extract(x)) for x in texts])
+    def stage(texts: list[str], rules: EvidenceExtractor | None = None) -> tuple[np.ndarray, np.ndarray]:
+        rules = rules or extractor
+        return char.probabilities(texts), np.array([bool(rules.extract(x)) for x in texts])
 
     clf = load_classifier(version, settings)
     dev_texts, dev_y = _labelled(settings.labelled_dir / "splits" / "dev.jsonl")
@@ -249,7 +259,7 @@ def build_cascade(version: ModelVersion, settings: Settings, *, cross_history: S
         texts, y = labelled_set(settings, name)
         model = clf if name != "cross_election" else load_classifier(version, settings, extra_history=cross_history)
         full = model.probabilities(texts)[:, 0] >= t
-        probs, ev = stage(texts)
+        probs, ev = stage(texts, cross_extractor if name == "cross_election" else None)
         passed = (probs >= gate) | ev
         _, r_full = f1(y, full)
         _, r_casc = f1(y, full & passed)
