@@ -388,3 +388,21 @@ def test_cascade_gate_keeps_every_correct_flag_and_is_used_only_when_enabled(tmp
     assert cascade_for(version, settings, "auto") is not None
     (version.path / "cascade" / "weights.npy").write_bytes(b"rusak")
     assert cascade_for(version, settings, "on") is None  # weights that do not verify are never used
+
+
+def test_spacy_is_loaded_without_torch_and_torch_still_loads_later() -> None:
+    """The int8 scan process stays small: spaCy's thinc must not drag torch in (about 275 MB of RSS)."""
+    import subprocess
+    import sys
+
+    code = ("import sys\n"
+            "from netral.pipeline.evidence import EvidenceExtractor\n"
+            "from netral.settings import Settings\n"
+            "spans = EvidenceExtractor.from_settings(Settings()).extract('Ayo coblos nomor 2, Prabowo-Gibran!')\n"
+            "assert spans, spans\n"
+            "assert 'torch' not in sys.modules, 'spaCy imported torch'\n"
+            "import torch\n"
+            "assert torch.ones(2).sum().item() == 2.0\n"
+            "print('ok')\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO_ROOT, check=False)
+    assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr[-2000:]

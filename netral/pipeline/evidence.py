@@ -35,16 +35,12 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import spacy
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
-from spacy.lang.id import Indonesian
-from spacy.language import Language
-from spacy.tokens import Doc, Span
-from spacy.util import filter_spans
 
 from netral.elections import Contestant, Election, Party, load_elections
 from netral.normalise import HASHTAG, split_hashtag
+from netral.pipeline.spacy_runtime import Doc, Indonesian, Language, Span, filter_spans, spacy
 from netral.settings import Settings
 from netral.vocabulary import EvidenceLabel
 
