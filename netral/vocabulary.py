@@ -80,7 +80,7 @@ class ReviewStage(LabelledEnum):
 class ReviewDecision(LabelledEnum):
     CONFIRM = "confirm", "Dikonfirmasi sebagai dugaan pelanggaran"
     DISMISS = "dismiss", "Tidak ditindaklanjuti (bukan pelanggaran)"
-    MORE_INFO = "more_info", "Meminta keterangan tambahan"
+    MORE_INFO = "more_info", "Perlu keterangan tambahan"
     VERIFY = "verify", "Diverifikasi"
     RETURN = "return", "Dikembalikan ke antrean"
 

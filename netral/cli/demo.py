@@ -25,7 +25,7 @@ SAMPLES = REPO_ROOT / "data" / "samples"
 
 
 def demo(
-    samples: Path = typer.Option(SAMPLES, help="folder berisi roster.csv (daftar ASN) dan posts.jsonl (unggahan)"),
+    samples: Path = typer.Option(SAMPLES, help="folder berisi `roster.csv` (daftar ASN) dan `posts.jsonl` (unggahan)"),
     serve: bool = typer.Option(True, help="jalankan aplikasi web di akhir"),
     epochs: int | None = typer.Option(None, help="jumlah epoch pelatihan bila belum ada model terdaftar "
                                                  "(bawaan: sesuai resep; 1: lebih cepat, lebih lemah)"),

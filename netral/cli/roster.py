@@ -14,7 +14,7 @@ app = typer.Typer(help="Daftar ASN yang dipantau: impor dan tampilkan.", no_args
 
 
 @app.command("import")
-def import_cmd(path: Path = typer.Argument(..., help="CSV: nip,name,unit,position,handles")) -> None:
+def import_cmd(path: Path = typer.Argument(..., help="CSV dengan kolom `nip,name,unit,position,handles`")) -> None:
     """Buat atau perbarui akun ASN menurut NIP; baris yang salah didaftar, yang benar tetap disimpan."""
     if not path.is_file():
         raise typer.BadParameter(f"berkas tidak ditemukan: {path}")
