@@ -63,6 +63,20 @@ class Settings(BaseSettings):
     audit_page_size: int = Field(default=50, ge=1, description="audit records per page")
     require_second_review: bool = True
 
+    # Retention (UU PDP 27/2022): `netral privacy purge` deletes posts past these periods (README,
+    # "Perlindungan data pribadi"); evidence of open, confirmed, verified and reported flags is kept.
+    retention_days_after_election: int = Field(
+        default=180, ge=1, description="posts never flagged: days after the end of the voting day of the "
+        "election whose window (campaign start to voting day) they fall in")
+    retention_days_outside_election: int = Field(
+        default=365, ge=1, description="posts never flagged and in no configured election window: days "
+        "after the post's own time")
+    retention_days_dismissed: int = Field(
+        default=730, ge=1, description="posts whose flag was dismissed: days after the later of the "
+        "election (or post) time and the dismissal; must not be shorter than the two periods above")
+    retention_batch_size: int = Field(default=200, ge=1, le=10_000,
+                                      description="posts deleted per purge transaction")
+
     # Web
     secret_key: str = Field(default="", description="signs session cookies; at least 32 characters, "
                             "the server refuses to start without one unless dev_mode is on")

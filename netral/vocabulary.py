@@ -1,5 +1,5 @@
 """The domain's words, defined once: flag statuses, review stages and decisions, roles, categories,
-SKB behaviours, training-run states, evidence labels and post kinds.
+SKB behaviours, training-run states, evidence labels, post kinds and retention classes.
 
 This is the bottom layer: it imports nothing from Netral. The database schema builds its CHECK
 constraints from these enums, the services validate against them, the templates and forms receive
@@ -163,3 +163,35 @@ class PostKind(LabelledEnum):
     SHARE = "share", "Dibagikan ulang"
     QUOTE = "quote", "Kutipan"
     LIKE = "like", "Tanda suka"
+
+
+class RetentionClass(LabelledEnum):
+    """How long a stored post may be kept (UU PDP 27/2022: no longer than its purpose needs).
+
+    Every post falls in exactly one class, decided by its flag's status (``RETENTION_OF_STATUS``);
+    ``netral.review.retention`` turns the class into a due date.
+    """
+
+    UNFLAGGED = "unflagged", "Tidak pernah menjadi indikasi: dihapus setelah masa simpan"
+    DISMISSED = "dismissed", "Indikasi tidak ditindaklanjuti: dihapus setelah masa simpan yang lebih panjang"
+    KEPT = "kept", "Bukti indikasi atau kasus: disimpan, tidak dihapus oleh retensi"
+
+
+# A post's class by its flag's status (a post without a flag is UNFLAGGED). Every status must be listed:
+# tests/test_vocabulary.py fails when a new status is added without deciding how long its evidence stays.
+RETENTION_OF_STATUS: dict[FlagStatus, RetentionClass] = {
+    FlagStatus.PENDING: RetentionClass.KEPT,
+    FlagStatus.NEEDS_INFO: RetentionClass.KEPT,
+    FlagStatus.CONFIRMED: RetentionClass.KEPT,
+    FlagStatus.DISMISSED: RetentionClass.DISMISSED,
+    FlagStatus.VERIFIED: RetentionClass.KEPT,
+    FlagStatus.REPORTED: RetentionClass.KEPT,
+}
+
+
+class RetentionBasis(LabelledEnum):
+    """The moment a retention period is counted from."""
+
+    ELECTION = "election", "Akhir hari pemungutan suara pemilu"
+    POST_DATE = "post_date", "Waktu unggahan"
+    DISMISSAL = "dismissal", "Waktu keputusan tidak ditindaklanjuti"

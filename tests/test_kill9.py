@@ -1,5 +1,5 @@
-"""kill -9 in the middle of ingestion and of a batch scan, then a re-run (issue 11, item 8): exact
-counts, no duplicates, nothing half-written.
+"""kill -9 in the middle of ingestion, of a batch scan and of the retention purge, then a re-run (issue 11,
+item 8; issue 13, item 6): exact counts, no duplicates, nothing half-written.
 
 Each job runs in a child process that reports every committed chunk on stdout and then pauses; the
 test sends SIGKILL after the second one, so the kill lands between commits and inside the next
@@ -213,3 +213,72 @@ def test_kill9_during_training_then_rerun_resumes_and_registers_once(tmp_path: P
     steps = [m for m in messages if m.startswith("langkah")]
     assert steps[0] == "langkah 3/6" and steps[-1] == "langkah 6/6"  # resumed, not restarted from 1
     assert [v.version for v in list_versions(settings.registry_dir)] == [mv.version]
+
+
+def test_kill9_during_retention_purge_leaves_a_consistent_database_and_rerun_finishes(tmp_path: Path) -> None:
+    """Batches commit with their audit records: after a kill, every deleted post has exactly one
+    ``post.purge`` record (and every record's post is gone), no permit is left, the chain verifies, and
+    a re-run deletes exactly the rest."""
+    from datetime import UTC, datetime, timedelta
+
+    from webutil import add_account
+
+    from netral import audit
+    from netral.db.schema import AuditRecord, PostDeletion
+
+    url = sqlite_url(tmp_path)
+    factory = factory_for(url)
+    n = 40
+    with factory() as s:
+        account = add_account(s)
+        for i in range(n + 5):  # the last five are recent: not due
+            when = datetime(2023, 1, 1, tzinfo=UTC) + timedelta(hours=i) if i < n else datetime.now(UTC)
+            post = Post(platform="twitter", post_id=str(i), account_id=account.id, author_handle="budi_s",
+                        created_at=when, text=f"unggahan {i}", content_sha256=f"{i:064x}", source="test")
+            s.add(post)
+            s.flush()
+            s.add(Score(post_id=post.id, model_version="v1", partisan_score=0.1, categories={}))
+        s.commit()
+    # The child stops inside its second batch, after the audit records, permits and deletes were flushed
+    # but before the commit: the kill lands in the worst place.
+    code = f"""
+        import time
+        from webutil import factory_for
+        import netral.review.retention as retention
+        from netral.settings import Settings
+        delete, calls = retention._delete, []
+        def delete_then_stall(session, due, who):
+            delete(session, due, who)
+            calls.append(len(due))
+            if len(calls) == 2:
+                print("flushed", len(due), flush=True)
+                time.sleep(30)
+        retention._delete = delete_then_stall
+        retention.purge(factory_for({url!r}), Settings(), [], batch_size=5,
+                        on_batch=lambda examined, purged: print("committed", purged, flush=True))
+        print("done", flush=True)
+    """
+    seen = _run_and_kill(code, after_lines=2)
+    assert seen == ["committed 5", "flushed 5"]
+    def purged_ids() -> list[int]:
+        with factory() as s:
+            return [int(i) for i in s.scalars(select(AuditRecord.entity_id).where(AuditRecord.action == "post.purge"))]
+
+    with factory() as s:
+        left = set(s.scalars(select(Post.id)))
+        gone = purged_ids()
+        assert len(gone) == 5 and len(set(gone)) == 5  # the first batch only; the second rolled back
+        assert not left & set(gone) and len(left) + len(gone) == n + 5  # one record per deleted post, no more
+        assert s.scalar(select(func.count()).select_from(Score)) == len(left)  # derived rows went with them
+        assert s.scalar(select(func.count()).select_from(PostDeletion)) == 0
+        assert audit.verify_chain(s) == []
+    from netral.review.retention import purge
+    from netral.settings import Settings
+
+    again = purge(factory, Settings(), [], batch_size=5)
+    assert again.purged == n - len(gone)
+    with factory() as s:
+        assert sorted(purged_ids()) == sorted(set(purged_ids())) and len(purged_ids()) == n
+        assert s.scalar(select(func.count()).select_from(Post)) == 5
+        assert audit.verify_chain(s) == []
+    factory.kw["bind"].dispose()

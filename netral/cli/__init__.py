@@ -32,6 +32,7 @@ _SUBAPPS = [
     ("netral.cli.users", "user"),
     ("netral.cli.audit", "audit"),
     ("netral.cli.report", "report"),
+    ("netral.cli.privacy", "privacy"),
     ("netral.cli.demo", None),
 ]
 

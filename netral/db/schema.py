@@ -292,6 +292,23 @@ class DbPolicy(Base):
     enabled: Mapped[bool] = mapped_column(Boolean)
 
 
+class PostDeletion(Base):
+    """A one-time permit to delete one post, written by the retention purge (``netral.review.retention``).
+
+    ``posts`` refuses every DELETE (migration 0011's triggers) unless a permit for that row, with the same
+    content hash, exists; deleting the post consumes the permit. A permit can only be written right after
+    the ``post.purge`` audit record it names (the newest record, for that post), so a deletion cannot happen
+    without the chain recording the post's hash first; on PostgreSQL a permit that outlives its
+    transaction also makes the commit fail. The table is empty between purges.
+    """
+
+    __tablename__ = "post_deletions"
+    post_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    content_sha256: Mapped[str] = mapped_column(String(64))
+    audit_id: Mapped[int] = mapped_column(ForeignKey("audit_log.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class TrainJob(Base):
     """A retraining run started from the web UI; progress is polled by the page."""
 

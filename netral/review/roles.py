@@ -17,6 +17,8 @@ DASHBOARD = frozenset(Role)
 TRAINING = frozenset({Role.ANALYST, Role.ADMIN})
 PUSH_POSTS = frozenset({Role.ANALYST, Role.ADMIN})
 MANAGE_USERS = frozenset({Role.ADMIN})
+# Exporting everything held about one ASN, and deleting posts past retention: admins only (UU PDP).
+PRIVACY = frozenset({Role.ADMIN})
 
 
 def require_role(user: User, allowed: frozenset[str], what: str) -> None:
