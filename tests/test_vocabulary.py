@@ -18,12 +18,15 @@ from netral.review import decisions, queue, roles
 from netral.vocabulary import (
     CATEGORIES,
     LABELS,
+    RETENTION_OF_STATUS,
     Behaviour,
     Category,
     EvidenceLabel,
     FlagStatus,
     LabelledEnum,
     PostKind,
+    RetentionBasis,
+    RetentionClass,
     ReviewDecision,
     Role,
     TrainRunState,
@@ -78,13 +81,23 @@ def test_service_lists_are_the_vocabulary() -> None:
 
 
 def test_every_member_has_an_indonesian_label_and_unique_values() -> None:
-    for enum in (FlagStatus, ReviewDecision, Role, Category, Behaviour, TrainRunState, EvidenceLabel, PostKind):
+    for enum in (FlagStatus, ReviewDecision, Role, Category, Behaviour, TrainRunState, EvidenceLabel, PostKind,
+                 RetentionClass, RetentionBasis):
         assert issubclass(enum, LabelledEnum)
         labels = enum.labels()
         assert len(labels) == len(enum) and all(labels.values())
         assert all(label.casefold() != value.casefold() for value, label in labels.items()), enum
     assert FlagStatus.label_of("pending") == "Menunggu tinjauan"
     assert FlagStatus.label_of("unknown") == "unknown"  # an old value is shown, never a crash
+
+
+def test_every_flag_status_has_a_retention_class() -> None:
+    """A new status must decide how long its evidence is kept before it can exist (UU PDP retention)."""
+    assert set(RETENTION_OF_STATUS) == set(FlagStatus)
+    assert set(RETENTION_OF_STATUS.values()) <= set(RetentionClass) - {RetentionClass.UNFLAGGED}
+    from netral.review.retention import PURGEABLE_STATUSES
+
+    assert (FlagStatus.DISMISSED.value,) == PURGEABLE_STATUSES
 
 
 def _options(html: str, select_name: str) -> list[str]:

@@ -40,7 +40,9 @@ class PersonExport:
 
     @property
     def filename(self) -> str:
-        return f"netral-data-pribadi-{self.nip}.json"
+        """A file name safe in a path and in a Content-Disposition header, whatever the identifier holds."""
+        safe = "".join(ch if ch.isascii() and (ch.isalnum() or ch in "-_") else "_" for ch in self.nip)
+        return f"netral-data-pribadi-{safe}.json"
 
 
 def export_person(session: Session, nip: str, *, actor: User | None, reason: str,

@@ -19,6 +19,7 @@ from netral.serve import (
     routes_auth,
     routes_dashboard,
     routes_docs,
+    routes_privacy,
     routes_reports,
     routes_review,
     routes_training,
@@ -58,8 +59,8 @@ def create_app(settings: Settings | None = None, *,
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     errors.install(app)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    for module in (routes_auth, routes_review, routes_reports, routes_dashboard, routes_admin, routes_training,
-                   routes_api, routes_docs):
+    for module in (routes_auth, routes_review, routes_reports, routes_dashboard, routes_admin, routes_privacy,
+                   routes_training, routes_api, routes_docs):
         app.include_router(module.router)
 
     @app.get("/healthz", include_in_schema=False)
