@@ -378,3 +378,27 @@ def test_cli_purge_dry_run_then_purge_then_audit_verify(tmp_path: Path, monkeypa
         factory.kw["bind"].dispose()
         get_engine.cache_clear()
         get_settings.cache_clear()
+
+
+def test_migration_downgrades_to_the_old_triggers_and_upgrades_again(db_url: str) -> None:
+    from alembic import command
+    from sqlalchemy import inspect
+
+    from netral.db.engine import alembic_config, make_engine
+
+    engine = make_engine(db_url)
+    try:
+        command.downgrade(alembic_config(db_url), "0008")
+        assert "post_deletions" not in inspect(engine).get_table_names()
+        factory = sessionmaker(engine, expire_on_commit=False)
+        with factory() as s:
+            account = add_account(s)
+            _post(s, account.id, "x", dt.datetime(2020, 1, 1, tzinfo=UTC))
+            s.commit()
+        _refused(factory, "DELETE FROM posts", match="immutable")
+        command.upgrade(alembic_config(db_url), "head")
+        assert "post_deletions" in inspect(engine).get_table_names()
+        _refused(factory, "DELETE FROM posts", match="immutable")
+        assert retention.purge(factory, Settings(), [], now=dt.datetime(2025, 1, 1, tzinfo=UTC)).purged == 1
+    finally:
+        engine.dispose()

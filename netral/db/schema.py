@@ -4,7 +4,8 @@ The tables follow the flow ingest → score → flag → review → report. Four
 invariants that are also enforced by database triggers (migrations 0001 and 0004): ``posts`` rows
 are immutable snapshots, ``audit_log``, ``reviews`` and ``reports`` rows are append-only (TRUNCATE
 refused too), and a ``reports`` row needs a verified flag confirmed and verified by two different
-users.
+users. The one way a post (and a dismissed flag's reviews) leaves the database is the retention purge,
+through a ``post_deletions`` permit (migration 0011).
 
 Columns that hold a word of the domain (a flag status, a role, a review decision, a category...) carry a
 CHECK constraint generated from :mod:`netral.vocabulary`, so the database refuses a value the code does
