@@ -68,8 +68,8 @@ class RetentionPolicy:
         if dismissed < max(after, outside):
             raise ReviewError(f"NETRAL_RETENTION_DAYS_DISMISSED ({dismissed}) tidak boleh lebih pendek dari "
                               f"NETRAL_RETENTION_DAYS_AFTER_ELECTION ({after}) maupun "
-                              f"NETRAL_RETENTION_DAYS_OUTSIDE_ELECTION ({outside}): bukti indikasi yang ditolak "
-                              "disimpan lebih lama daripada unggahan yang tidak pernah menjadi indikasi")
+                              f"NETRAL_RETENTION_DAYS_OUTSIDE_ELECTION ({outside}): bukti indikasi yang tidak "
+                              "ditindaklanjuti disimpan lebih lama daripada unggahan yang tak pernah menjadi indikasi")
         return cls(dt.timedelta(days=after), dt.timedelta(days=outside), dt.timedelta(days=dismissed))
 
     @property
