@@ -370,7 +370,7 @@ def test_cli_purge_dry_run_then_purge_then_audit_verify(tmp_path: Path, monkeypa
         with factory() as s:
             assert s.get(Post, old) is None and s.get(Post, recent) is not None and s.get(Post, held.id) is not None
         verified = runner.invoke(app, ["audit", "verify"])
-        assert verified.exit_code == 0 and "OK" in verified.output
+        assert verified.exit_code == 0 and "1 catatan" in verified.output, verified.output
         (elections / "broken.yaml").write_text("id: Bad Id\n", encoding="utf-8")
         broken = runner.invoke(app, ["privacy", "purge"])
         assert broken.exit_code == 1 and "broken.yaml" in broken.output
