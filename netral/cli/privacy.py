@@ -26,7 +26,7 @@ from netral.vocabulary import FlagStatus, RetentionBasis, RetentionClass
 app = typer.Typer(help="Pelindungan data pribadi: retensi unggahan dan ekspor data seseorang.",
                   no_args_is_help=True)
 
-ByOption = typer.Option(None, "--by", help="nama pengguna admin yang menjalankan (dicatat di audit); "
+ByOption = typer.Option(None, "--by", help="nama pengguna administrator yang menjalankan (dicatat di log audit); "
                                            "bawaan: operator lokal 'cli'")
 
 
