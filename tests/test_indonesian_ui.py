@@ -189,6 +189,16 @@ def test_every_page_speaks_indonesian(tmp_path: Path) -> None:
     assert not found, f"English on pages: {found}"
 
 
+def test_api_docs_translate_fastapi_default_descriptions() -> None:
+    from netral.serve.routes_docs import operations
+
+    spec = {"paths": {"/api/x": {"get": {"responses": {"200": {"description": "Successful Response"},
+                                                      "422": {"description": "Validation Error"},
+                                                      "409": {"description": "Konflik"}}}}}}
+    described = [r["description"] for r in operations(spec)[0]["responses"]]
+    assert described[2] == "Konflik" and not any(english_words(d) for d in described), described
+
+
 # --- CLI ---------------------------------------------------------------------------------------------
 
 def _commands(command: object, path: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], object]]:

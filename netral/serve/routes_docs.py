@@ -16,6 +16,10 @@ from netral.serve.deps import optional_user, render
 
 router = APIRouter(include_in_schema=False)
 
+# FastAPI writes these response descriptions itself when a route names none; the page is Indonesian.
+DEFAULT_DESCRIPTIONS = {"Successful Response": "Berhasil", "Validation Error": "Galat validasi: isi permintaan "
+                        "tidak sesuai skema"}
+
 
 def _resolve(schema: dict[str, Any], spec: dict[str, Any]) -> dict[str, Any]:
     ref = schema.get("$ref")
@@ -32,7 +36,8 @@ def operations(spec: dict[str, Any]) -> list[dict[str, Any]]:
             responses = []
             for code, resp in op.get("responses", {}).items():
                 schema = resp.get("content", {}).get("application/json", {}).get("schema")
-                responses.append({"code": code, "description": resp.get("description", ""),
+                description = resp.get("description", "")
+                responses.append({"code": code, "description": DEFAULT_DESCRIPTIONS.get(description, description),
                                   "schema": json.dumps(_resolve(schema, spec), indent=2, ensure_ascii=False)
                                   if schema else None})
             examples = body.get("examples") or {}
