@@ -406,3 +406,27 @@ def test_spacy_is_loaded_without_torch_and_torch_still_loads_later() -> None:
             "print('ok')\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO_ROOT, check=False)
     assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr[-2000:]
+
+
+def test_distillation_texts_skip_the_bench_posts_and_every_held_out_labelled_text(tmp_path: Path) -> None:
+    from netral.pipeline.export import DISTILL_POOLS, distillation_texts
+    from netral.settings import Settings
+
+    pools, labelled = tmp_path / "pools", tmp_path / "labelled"
+    (labelled / "eval").mkdir(parents=True)
+    (labelled / "splits").mkdir()
+    pools.mkdir()
+    name, skip, _ = DISTILL_POOLS[0]
+    lines = [{"text": f"pos {i} hari ini"} for i in range(skip + 40)]
+    (pools / name).write_text("\n".join(json.dumps(r) for r in lines) + "\n", encoding="utf-8")
+    held = f"pos {skip + 3} hari ini"
+    (labelled / "eval" / "everyday.jsonl").write_text(json.dumps({"text": held.upper(), "partisan": False}) + "\n",
+                                                     encoding="utf-8")
+    (labelled / "splits" / "train.jsonl").write_text(json.dumps({"text": f"pos {skip + 5} hari ini"}) + "\n",
+                                                    encoding="utf-8")
+    settings = Settings(pools_dir=pools, labelled_dir=labelled)
+    got = distillation_texts(settings)
+    assert len(got) == 39  # 40 after the skipped start, minus the held-out one (matched after normalising)
+    assert held not in got and f"pos {skip + 5} hari ini" in got  # training texts may be distilled
+    assert not any(t == f"pos {i} hari ini" for t in got for i in range(skip))  # the bench's posts never
+    assert distillation_texts(settings) == got  # seeded

@@ -220,6 +220,43 @@ def export_version(version: ModelVersion, settings: Settings, *, calibration_n: 
                            checks=checks, max_steps=max_steps)
 
 
+# Unlabelled pool posts the cascade's char model learns the full model's decisions on: (pool, posts skipped at
+# its start, at most this many). The skipped posts are the ones ``make bench`` measures (its election set and
+# timeline mix), so the bench's pass rate is not measured on the distillation texts; the 2018 and 2019 pools are
+# left out because they are the era of the cross-election set; every text of the labelled test, dev and
+# evaluation sets is excluded too.
+DISTILL_POOLS: tuple[tuple[str, int, int], ...] = (
+    ("everyday_tweets_indolem_2020.jsonl", 6500, 9000), ("everyday_tweets_idsa_lowercased.jsonl", 6500, 9000),
+    ("pemilu2024_tweets.jsonl", 1500, 3000), ("capres2023_tweets_lowercased.jsonl", 500, 3000),
+    ("pilkada_dki2017_campaign_tweets.jsonl", 500, 3000), ("pemilu2024_headlines.jsonl", 0, 3000))
+DISTILL_MARGIN = 0.5  # a pool post counts as "flagged" from half the threshold up: the gate errs on passing
+DISTILL_C = 16.0  # weaker regularisation than for labels alone: chosen on dev pass rates (README)
+
+
+def distillation_texts(settings: Settings, lexicon: dict[str, str] | None = None, seed: int = 7) -> list[str]:
+    """The pool posts of ``DISTILL_POOLS`` (a seeded sample of each), minus every held-out labelled text."""
+    import hashlib
+    import random
+
+    from netral.normalise import normalise
+
+    def key(text: str) -> str:
+        return hashlib.sha1(normalise(text, lexicon).lower().encode("utf-8")).hexdigest()
+
+    held = {key(t) for folder in ("eval", "splits") for path in sorted((settings.labelled_dir / folder).glob("*.jsonl"))
+            if path.name != "train.jsonl" for t in _texts(path)}
+    rng = random.Random(seed)
+    out: list[str] = []
+    for name, skip, cap in DISTILL_POOLS:
+        path = settings.pools_dir / name
+        if not path.is_file():
+            continue
+        found = [t for n, t in enumerate(_texts(path)) if n >= skip and t.strip() and key(t) not in held]
+        rng.shuffle(found)
+        out.extend(found[:cap])
+    return out
+
+
 def build_cascade(version: ModelVersion, settings: Settings, *, cross_history: Sequence[str] = ()
                   ) -> dict[str, Any]:
     """Train the cascade's char model, choose its gate on dev, measure its recall loss on every set, save it.
@@ -232,7 +269,12 @@ def build_cascade(version: ModelVersion, settings: Settings, *, cross_history: S
 
     lexicon = load_lexicon(settings.slang_lexicon)
     train_texts, train_y = _labelled(settings.labelled_dir / "splits" / "train.jsonl")
-    char = CharModel.fit(train_texts, train_y.tolist(), lexicon)
+    clf = load_classifier(version, settings)
+    # Distillation: the first stage must pass what the full model flags, so besides the labelled training
+    # split it learns the full model's own decisions (with a margin) on unlabelled pool posts.
+    distill = distillation_texts(settings, lexicon)
+    distill_y = clf.probabilities(distill)[:, 0] >= version.threshold * DISTILL_MARGIN if distill else np.zeros(0, bool)
+    char = CharModel.fit([*train_texts, *distill], [*train_y.tolist(), *distill_y.tolist()], lexicon, c=DISTILL_C)
     from netral.elections import load_elections
     from netral.pipeline.evidence import load_words
     from netral.pipeline.masking import history_elections
@@ -249,12 +291,14 @@ def build_cascade(version: ModelVersion, settings: Settings, *, cross_history: S
         rules = rules or extractor
         return char.probabilities(texts), np.array([bool(rules.extract(x)) for x in texts])
 
-    clf = load_classifier(version, settings)
     dev_texts, dev_y = _labelled(settings.labelled_dir / "splits" / "dev.jsonl")
     dev_full = clf.probabilities(dev_texts)[:, 0] >= t
     dev_char, dev_ev = stage(dev_texts)
     gate = choose_gate(dev_char, dev_ev, dev_full & dev_y)
-    figures: dict[str, Any] = {"dev": {"n": len(dev_texts), "gate": gate}}
+    figures: dict[str, Any] = {"dev": {"n": len(dev_texts), "gate": gate},
+                               "distillation": {"n": len(distill), "model_positive": int(distill_y.sum()),
+                                                "pools": {n: [skip, cap] for n, skip, cap in DISTILL_POOLS},
+                                                "margin": DISTILL_MARGIN}}
     for name in EVAL_SETS:
         texts, y = labelled_set(settings, name)
         model = clf if name != "cross_election" else load_classifier(version, settings, extra_history=cross_history)
