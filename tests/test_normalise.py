@@ -115,3 +115,16 @@ def test_malformed_lexicon_is_rejected(tmp_path: Path, content: str) -> None:
     path.write_text(content, encoding="utf-8")
     with pytest.raises(ValueError, match=r"lex\.tsv:\d+"):
         load_lexicon(path)
+
+
+def test_a_passed_lexicon_gives_the_same_text_as_a_fresh_copy_and_growth_is_seen() -> None:
+    from netral.normalise import load_lexicon
+
+    lexicon = load_lexicon()
+    texts = ["Gmn kabarnya bosquee, mantulll bgt acaranya!!!", "#AyoKeTPS yg penting jgn golput"]
+    first = [normalise(t, lexicon) for t in texts]
+    assert [normalise(t, lexicon) for t in texts] == first == [normalise(t, dict(lexicon)) for t in texts]
+    grown = {"zzqq": "hadir"}
+    assert normalise("zzqq qqzz", grown) == "hadir qqzz"
+    grown["qqzz"] = "pulang"  # grown in place: the cached vocabulary must not be reused
+    assert normalise("zzqq qqzz", grown) == "hadir pulang" == normalise("zzqq qqzz", dict(grown))
