@@ -1,5 +1,5 @@
 """The domain's words, defined once: flag statuses, review stages and decisions, roles, categories,
-SKB behaviours, training-run states, evidence labels, post kinds and retention classes.
+SKB behaviours, recap groupings, training-run states, evidence labels, post kinds and retention classes.
 
 This is the bottom layer: it imports nothing from Netral. The database schema builds its CHECK
 constraints from these enums, the services validate against them, the templates and forms receive
@@ -128,6 +128,23 @@ class Behaviour(LabelledEnum):
     SURAT_DUKUNGAN_KTP = ("surat_dukungan_ktp",
                           "Memberikan surat dukungan disertai fotokopi KTP/Surat Keterangan Tanda Penduduk")
     KEANGGOTAAN_PARTAI = "keanggotaan_partai", "Menjadi anggota atau pengurus partai politik"
+    HADIR_DEKLARASI_KAMPANYE = ("hadir_deklarasi_kampanye",
+                                "Menghadiri deklarasi atau kampanye bakal calon/calon")
+    FASILITAS_NEGARA = ("fasilitas_negara",
+                        "Menggunakan fasilitas negara untuk kegiatan yang berpihak pada bakal calon/calon")
+    # The SKB list is not exhaustive; "other" keeps a confirmed case from being forced into a wrong box
+    # (the reviewer's reason says what it was).
+    LAINNYA = "lainnya", "Lainnya (diuraikan dalam alasan peninjau)"
+
+
+class RecapGroup(LabelledEnum):
+    """How a recap (rekap) of flags is grouped: the rows of the XLSX/CSV export and the dashboard's choice."""
+
+    UNIT = "unit", "Unit kerja"
+    ELECTION = "election", "Pemilu/Pilkada"
+    CATEGORY = "category", "Kategori"
+    STATUS = "status", "Status"
+    MONTH = "month", "Bulan (waktu unggah)"
 
 
 class TrainRunState(LabelledEnum):

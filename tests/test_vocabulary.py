@@ -25,6 +25,7 @@ from netral.vocabulary import (
     FlagStatus,
     LabelledEnum,
     PostKind,
+    RecapGroup,
     RetentionBasis,
     RetentionClass,
     ReviewDecision,
@@ -81,8 +82,8 @@ def test_service_lists_are_the_vocabulary() -> None:
 
 
 def test_every_member_has_an_indonesian_label_and_unique_values() -> None:
-    for enum in (FlagStatus, ReviewDecision, Role, Category, Behaviour, TrainRunState, EvidenceLabel, PostKind,
-                 RetentionClass, RetentionBasis):
+    for enum in (FlagStatus, ReviewDecision, Role, Category, Behaviour, RecapGroup, TrainRunState, EvidenceLabel,
+                 PostKind, RetentionClass, RetentionBasis):
         assert issubclass(enum, LabelledEnum)
         labels = enum.labels()
         assert len(labels) == len(enum) and all(labels.values())
@@ -129,6 +130,10 @@ def test_web_forms_offer_exactly_the_vocabulary(tmp_path) -> None:  # type: igno
     admin = TestClient(create_app(settings_for(url, tmp_path)))
     login(admin, "adi")
     assert _options(admin.get("/admin/users").text, "role") == list(Role.values())
+    dashboard_page = admin.get("/dashboard").text
+    assert _options(dashboard_page, "by") == list(RecapGroup.values())
+    assert _options(dashboard_page, "status") == list(FlagStatus.values())
+    assert _options(dashboard_page, "category") == list(Category.values())
     factory.kw["bind"].dispose()
 
 
@@ -139,3 +144,46 @@ def test_cli_role_help_lists_the_vocabulary() -> None:
 
     out = CliRunner().invoke(app, ["user", "add", "--help"], env={"COLUMNS": "200"}).output
     assert all(role in out for role in Role.values())
+
+
+NEW_BEHAVIOURS = ("hadir_deklarasi_kampanye", "fasilitas_negara", "lainnya")
+
+
+def test_new_skb_behaviours_are_accepted_everywhere(db_url: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Attending a declaration/campaign, state facilities and "other" (issue 13, item 3): in the vocabulary,
+    allowed by the migrated CHECK constraint on both back ends, and accepted by the confirm service."""
+    from webutil import add_flag, factory_for, seed_basic, settings_for
+
+    from netral.db.schema import Account, Review, User
+
+    assert set(NEW_BEHAVIOURS) <= set(Behaviour.values())
+    assert Behaviour.FASILITAS_NEGARA.label.startswith("Menggunakan fasilitas negara")
+    factory = factory_for(db_url)
+    settings = settings_for(db_url, tmp_path)
+    ids = seed_basic(factory)
+    try:
+        with factory() as s:
+            account = s.get(Account, ids["account"])
+            flag_ids = [ids["flag"], *(add_flag(s, account, post_id=f"80{i}").id for i in range(2))]
+            s.commit()
+            rina = s.get(User, ids["rina"])
+            for flag_id, behaviour in zip(flag_ids, NEW_BEHAVIOURS, strict=True):
+                queue.claim(s, flag_id, rina, settings)
+                decisions.confirm(s, flag_id, rina, category="CAMPAIGN", behaviour=behaviour,
+                                  reason="Perilaku baru dari daftar SKB yang diperluas.", settings=settings)
+                s.commit()
+            stored = {r.behaviour for r in s.query(Review).all()}
+            assert stored == set(NEW_BEHAVIOURS)
+            if db_url.startswith("sqlite"):
+                # Migration 0012 copied the table: the triggers on it are the ones before the copy (0004, 0011).
+                triggers = dict(s.execute(text("SELECT name, sql FROM sqlite_master WHERE type = 'trigger' "
+                                               "AND tbl_name = 'reviews'")).all())
+                assert set(triggers) == {"reviews_no_update", "reviews_no_delete"}
+                assert "post_deletions" in triggers["reviews_no_delete"]
+        with pytest.raises(IntegrityError), factory() as s:
+            s.execute(text("INSERT INTO reviews (flag_id, reviewer_id, stage, decision, category, behaviour, reason, "
+                           "created_at) VALUES (:f, :u, 'first', 'confirm', 'CAMPAIGN', 'menghadiri', 'x', "
+                           "CURRENT_TIMESTAMP)"), {"f": ids["flag"], "u": ids["rina"]})
+            s.commit()
+    finally:
+        factory.kw["bind"].dispose()

@@ -263,6 +263,10 @@ class Report(Base):
     created_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     content_sha256: Mapped[str] = mapped_column(String(64))
+    # What the document was rendered with besides the case data (letterhead, signatories, time zone,
+    # election type, template), so a re-render is byte-identical after the config changes (migration 0012).
+    # NULL for reports issued before that revision.
+    issued_with: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     flag: Mapped[Flag] = relationship()
 
 
