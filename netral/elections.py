@@ -28,7 +28,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
-from netral.localtime import WIB
+from netral.localtime import INDONESIAN_ZONES, zone
 
 ElectionType = Literal["pilpres", "pileg", "pilkada", "party_list"]
 
@@ -206,7 +206,7 @@ class Election(_Model):
         try:
             ZoneInfo(name)
         except (ZoneInfoNotFoundError, ValueError) as exc:
-            if name != "Asia/Jakarta":  # the default must work even on a host without tz data
+            if name not in INDONESIAN_ZONES:  # Indonesia's zones work even on a host without tz data
                 raise ValueError(f"unknown timezone {name!r}") from exc
         return name
 
@@ -269,10 +269,7 @@ class Election(_Model):
         return f"di luar masa kampanye ({detail})"
 
     def _zone(self) -> dt.tzinfo:
-        try:
-            return ZoneInfo(self.timezone)
-        except (ZoneInfoNotFoundError, ValueError):
-            return WIB
+        return zone(self.timezone)
 
     # --- lookups ------------------------------------------------------------------------------------
 

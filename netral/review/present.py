@@ -7,11 +7,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, tzinfo
 from typing import Any
 from urllib.parse import urlsplit
 
-from netral.localtime import WIB
+from netral.localtime import abbreviation, to_local
 from netral.pipeline.evidence import highlight_segments
 from netral.vocabulary import EvidenceLabel
 
@@ -21,20 +21,29 @@ _MONTHS = ["Januari", "Februari", "Maret", "April", "Mei", "Juni", "Juli", "Agus
 EVIDENCE_LABELS: dict[str, str] = EvidenceLabel.labels()
 
 
-def fmt_dt(value: datetime | None, *, seconds: bool = False) -> str:
-    """Local (WIB) time, the way inspectorate staff write it: ``12 Februari 2024 14.05 WIB``."""
+def fmt_dt(value: datetime | None, *, seconds: bool = False, tz: str | tzinfo | None = None) -> str:
+    """Local time the way inspectorate staff write it: ``12 Februari 2024 14.05 WIB``.
+
+    ``tz`` is the zone of the election the case belongs to (a name such as ``Asia/Makassar`` gives WITA);
+    without one, WIB.
+    """
     if value is None:
         return "—"
-    local = value.astimezone(WIB)
+    local = to_local(value, tz)
     clock = local.strftime("%H.%M.%S" if seconds else "%H.%M")
-    return f"{local.day} {_MONTHS[local.month - 1]} {local.year} {clock} WIB"
+    return f"{local.day} {_MONTHS[local.month - 1]} {local.year} {clock} {abbreviation(local)}"
 
 
-def fmt_date(value: datetime | None) -> str:
+def fmt_date(value: datetime | None, *, tz: str | tzinfo | None = None) -> str:
     if value is None:
         return "—"
-    local = value.astimezone(WIB)
+    local = to_local(value, tz)
     return f"{local.day} {_MONTHS[local.month - 1]} {local.year}"
+
+
+def month_label(year: int, month: int) -> str:
+    """``November 2024``: a recap's period row."""
+    return f"{_MONTHS[month - 1]} {year}"
 
 
 def safe_url(url: str | None) -> str | None:

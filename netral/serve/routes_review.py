@@ -21,6 +21,7 @@ from netral.db.types import utcnow
 from netral.review import decisions, drivers, present, queue
 from netral.review.errors import ReviewError
 from netral.review.roles import FIRST_REVIEW, ISSUE_REPORT, SECOND_REVIEW
+from netral.review.zones import zone_book
 from netral.serve.deps import DbId, PageNo, flash, get_db, render, require, settings_of
 from netral.serve.errors import review_error_response
 from netral.serve.security import require_csrf
@@ -86,7 +87,9 @@ def second_review_page(request: Request, user: User = Depends(supervisors),
                                                   "categories": decisions.CATEGORIES}, user=user)
 
 
-def _flag_context(db: Session, flag: Flag, user: User) -> dict[str, Any]:
+def _flag_context(db: Session, flag: Flag, user: User, tz: str) -> dict[str, Any]:
+    """``tz`` is the zone of the flag's election: every time on the page is on that clock (WITA for a
+    Pilkada in Sulawesi), with its abbreviation."""
     now = utcnow()
     post = flag.post
     claimant = queue.claimant(db, flag)
@@ -113,7 +116,7 @@ def _flag_context(db: Session, flag: Flag, user: User) -> dict[str, Any]:
         "report": report, "trail": trail, "history": flag.history, "reviews": flag.reviews,
         "model_categories": model_categories, "top_category": queue.top_category(flag),
         "categories": decisions.CATEGORIES, "behaviours": decisions.BEHAVIOURS, "decision_labels": decisions.DECISIONS,
-        "min_reason": decisions.MIN_REASON_CHARS,
+        "min_reason": decisions.MIN_REASON_CHARS, "tz": tz,
     }
 
 
@@ -126,7 +129,9 @@ def flag_page(request: Request, flag_id: DbId, user: User = Depends(reviewers),
         return review_error_response(request, exc, user)
     # Drivers on demand: computed on the first opening of the flag, then kept on it.
     drivers.ensure_drivers(db, flag, drivers.registry_loader(settings_of(request)))
-    return render(request, "flag.html", _flag_context(db, flag, user), user=user)
+    settings = settings_of(request)
+    tz = zone_book(settings.elections_dir, settings.default_timezone).timezone(flag.election)
+    return render(request, "flag.html", _flag_context(db, flag, user, tz), user=user)
 
 
 def _act(request: Request, db: Session, user: User, flag_id: int, action: Any, success: str,
