@@ -91,7 +91,7 @@ def test_pdf_is_rendered_outside_the_audit_lock(factory: sessionmaker[Session],
             s.commit()
         appended.set()
 
-    def slow_render(html: str) -> bytes:
+    def slow_render(html: str, **_kwargs: object) -> bytes:
         t = threading.Thread(target=other_writer)
         t.start()
         t.join(timeout=10)

@@ -317,7 +317,7 @@ def test_report_from_verified_flag(env) -> None:  # type: ignore[no-untyped-def]
                        "Dinas Pendidikan", "Guru Ahli Pertama", "https://twitter.com/budi_s/status/1001",
                        "ab" * 32, "e5-small-ft-20241101", "0.930", REASON, "Setuju: ajakan memilih yang jelas.",
                        "Rina", "Sari", "UU Nomor 20 Tahun 2023", "PP Nomor 94 Tahun 2021", "PP Nomor 42 Tahun 2004",
-                       "Tahun 2022", "pemotongan tunjangan kinerja 25%", "praduga tak bersalah", "hak jawab",
+                       "Tahun 2022", "pemotongan tunjangan kinerja sebesar 25%", "praduga tak bersalah", "hak jawab",
                        "Hasil verifikasi manusia, bukan keputusan mesin", "#AndiBudiMenang"):
             assert needle in html, needle
         assert "<script>alert(1)</script>" not in html and "<img src=x" not in html

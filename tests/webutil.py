@@ -123,3 +123,12 @@ def login(client: Any, username: str, password: str = PASSWORD) -> Any:
     token = csrf_from(page.text)
     return client.post("/login", data={"username": username, "password": password, "csrf_token": token},
                        follow_redirects=False)
+
+
+def write_election(directory: Path, election_id: str, timezone: str, kind: str = "pilkada") -> None:
+    """A minimal election config: what the report, flag page and exports read from it is the zone and type."""
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / f"{election_id}.yaml").write_text(
+        f"id: {election_id}\nname: Pemilihan contoh {election_id}\ntype: {kind}\nregion: Contoh\n"
+        f"timezone: {timezone}\ncampaign_start: 2024-09-25\ncampaign_end: 2024-11-23\nvoting_day: 2024-11-27\n",
+        encoding="utf-8")

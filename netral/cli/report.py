@@ -34,7 +34,7 @@ def create(
         if user is None:
             raise fail(f"pengguna {by!r} tidak ada")
         try:
-            rendered = reports.create_report(session, flag_id, user)
+            rendered = reports.create_report(session, flag_id, user, settings=settings)
         except ReviewError as exc:
             session.rollback()
             raise fail(exc.message) from None

@@ -5,10 +5,15 @@ only after two people agreed (see ``decisions``). The service checks the status,
 the flag to ``reported`` with a conditional UPDATE; the database trigger refuses a report row for any
 other flag as a last line of defence. The HTML is rendered deterministically from stored data and its
 SHA-256 is kept, so a later copy can be checked against what was issued.
+
+What the document is rendered with besides the case (letterhead, signatories, the election's time zone and
+type, the template) is stored with the report (``reports.issued_with``): editing the letterhead file or an
+election config later must not change an issued document, or its hash would no longer match.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
 from dataclasses import dataclass
 from datetime import datetime
@@ -28,13 +33,20 @@ from netral.localtime import WIB
 from netral.review import present
 from netral.review.decisions import BEHAVIOURS, CATEGORIES, DECISIONS
 from netral.review.errors import ReviewError
+from netral.review.legal_basis import BEHAVIOUR_TRACKS, bawaslu_laws
+from netral.review.letterhead import LetterheadError, load_letterhead
 from netral.review.queue import STATUSES, get_flag
 from netral.review.roles import ISSUE_REPORT, READ_REPORTS, require_role
-from netral.settings import Settings
+from netral.review.zones import zone_book
+from netral.settings import DEFAULT_ELECTIONS_DIR, DEFAULT_LETTERHEAD, Settings
 from netral.vocabulary import Category, FlagStatus, PostKind, ReviewDecision, ReviewStage
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 NUMBER_PREFIX = "NTR"
+TEMPLATE = "report.html"
+# Reports issued before migration 0012 have no ``issued_with``; they were rendered with one of these (frozen)
+# templates, newest first: v2 after the glossary change, v1 before it. The stored hash tells which.
+LEGACY_TEMPLATES = ("report_v2.html", "report_v1.html")
 
 _env = Environment(loader=FileSystemLoader(TEMPLATES_DIR), autoescape=select_autoescape(["html"]),
                    trim_blocks=True, lstrip_blocks=True)
@@ -82,13 +94,33 @@ def _review_row(review: Review) -> dict[str, Any]:
         "reviewer_username": review.reviewer.username,
         "category": review.category,
         "category_label": CATEGORIES.get(review.category or "", ""),
+        "behaviour": review.behaviour,
         "behaviour_label": BEHAVIOURS.get(review.behaviour or "", review.behaviour or ""),
         "reason": review.reason,
         "at": review.created_at,
     }
 
 
-def build_context(flag: Flag, *, number: str, created_at: datetime, created_by: User) -> dict[str, Any]:
+def issue_setup(settings: Settings | None, flag: Flag) -> dict[str, Any]:
+    """What a new report is rendered with besides the case data; stored as ``reports.issued_with``.
+
+    Raises ``ReviewError`` naming the file and field when the letterhead file is unusable, before anything
+    about the flag changes.
+    """
+    letterhead_path = settings.report_letterhead if settings is not None else DEFAULT_LETTERHEAD
+    elections_dir = settings.elections_dir if settings is not None else DEFAULT_ELECTIONS_DIR
+    default_zone = settings.default_timezone if settings is not None else "Asia/Jakarta"
+    try:
+        letterhead = load_letterhead(letterhead_path)
+    except LetterheadError as exc:
+        raise ReviewError(f"konfigurasi kop surat tidak dapat dipakai ({letterhead_path}): {exc}", "invalid") from exc
+    book = zone_book(elections_dir, default_zone)
+    return {"template": TEMPLATE, "letterhead": letterhead, "timezone": book.timezone(flag.election),
+            "election_type": book.election_type(flag.election)}
+
+
+def build_context(flag: Flag, *, number: str, created_at: datetime, created_by: User,
+                  issued_with: dict[str, Any] | None = None) -> dict[str, Any]:
     """Plain values only, so the same stored data always renders the same document."""
     post = flag.post
     account = post.account
@@ -98,6 +130,10 @@ def build_context(flag: Flag, *, number: str, created_at: datetime, created_by: 
     second = next((r for r in reversed(reviews) if r["decision"] == ReviewDecision.VERIFY), None)
     categories = sorted(((k, float(v)) for k, v in (flag.categories or {}).items() if isinstance(v, int | float)),
                         key=lambda kv: -kv[1])
+    setup = issued_with or {}
+    election_type = setup.get("election_type")
+    show_pemilu, show_pilkada = bawaslu_laws(election_type)
+    track = BEHAVIOUR_TRACKS.get(first["behaviour"] or "") if first else None
     return {
         "number": number,
         "created_at": created_at,
@@ -116,36 +152,60 @@ def build_context(flag: Flag, *, number: str, created_at: datetime, created_by: 
         "first": first,
         "second": second,
         "second_required": second is not None,
+        "tz": setup.get("timezone"),
+        "letterhead": setup.get("letterhead"),
+        "election_type": election_type,
+        "show_pemilu": show_pemilu,
+        "show_pilkada": show_pilkada,
+        "track": track,
     }
 
 
-def render_html(context: dict[str, Any]) -> str:
-    return _env.get_template("report.html").render(**context)
+def render_html(context: dict[str, Any], template: str = TEMPLATE) -> str:
+    return _env.get_template(template).render(**context)
+
+
+def _template_of(issued_with: dict[str, Any] | None) -> str:
+    name = str((issued_with or {}).get("template") or TEMPLATE)
+    return name if (TEMPLATES_DIR / name).is_file() and "/" not in name else TEMPLATE
 
 
 def refuse_fetch(url: str, *args: Any, **kwargs: Any) -> dict[str, Any]:
     """WeasyPrint's ``url_fetcher``: no fetch at all, of any scheme.
 
-    The report is self-contained (inline style sheet, no images); any URL in it comes from post
-    content, and fetching it would let a post make the server read local files or call internal
-    addresses (SSRF). WeasyPrint logs the refusal and leaves the resource out.
+    The report is self-contained (inline style sheet, the letterhead logo as a ``data:`` URI); any other URL
+    in it comes from post content, and fetching it would let a post make the server read local files or call
+    internal addresses (SSRF). WeasyPrint logs the refusal and leaves the resource out.
     """
     raise ValueError(f"Netral does not fetch resources while rendering a report: {url[:80]}")
 
 
-def render_pdf(html: str) -> bytes:
-    """WeasyPrint is imported lazily: it loads Pango, which the web pages do not need."""
+def render_pdf(html: str, *, images: tuple[str, ...] = ()) -> bytes:
+    """The PDF of ``html``. ``images`` are the ``data:`` URIs the renderer may decode (the letterhead logo);
+    every other URL is refused. WeasyPrint is imported lazily: it loads Pango, which web pages do not need."""
     from weasyprint import HTML
-    from weasyprint.urls import URLFetcher
+    from weasyprint.urls import URLFetcher, URLFetcherResponse
+
+    allowed = frozenset(images)
 
     class RefusingFetcher(URLFetcher):  # type: ignore[misc]
-        """WeasyPrint 70 wants a ``URLFetcher`` (it reads its error policy); every fetch is refused."""
+        """WeasyPrint 70 wants a ``URLFetcher`` (it reads its error policy); every fetch is refused except
+        the exact ``data:`` URIs Netral put in the document itself."""
 
         def fetch(self, url: str, headers: Any = None) -> Any:
+            if url in allowed:
+                meta, _, payload = url.partition(",")
+                mime = meta.removeprefix("data:").removesuffix(";base64")
+                return URLFetcherResponse(url, base64.b64decode(payload), {"Content-Type": mime}, 200)
             return refuse_fetch(url)
 
     fetcher = RefusingFetcher(allowed_protocols=(), allow_redirects=False)
     return HTML(string=html, base_url=str(TEMPLATES_DIR), url_fetcher=fetcher).write_pdf()
+
+
+def _images(issued_with: dict[str, Any] | None) -> tuple[str, ...]:
+    logo = ((issued_with or {}).get("letterhead") or {}).get("institution", {}).get("logo")
+    return (logo,) if isinstance(logo, str) and logo.startswith("data:image/") else ()
 
 
 def render_existing(session: Session, report: Report) -> str:
@@ -153,7 +213,13 @@ def render_existing(session: Session, report: Report) -> str:
     flag = get_flag(session, report.flag_id)
     creator = session.get(User, report.created_by)
     assert creator is not None
-    return render_html(build_context(flag, number=report.number, created_at=report.created_at, created_by=creator))
+    context = build_context(flag, number=report.number, created_at=report.created_at, created_by=creator,
+                            issued_with=report.issued_with)
+    if report.issued_with:
+        return render_html(context, _template_of(report.issued_with))
+    # Issued before migration 0012: the legacy template whose rendering matches the stored hash, else the newest.
+    renders = [render_html(context, name) for name in LEGACY_TEMPLATES]
+    return next((html for html in renders if sha256_text(html) == report.content_sha256), renders[0])
 
 
 def four_eyes_required(session: Session) -> bool:
@@ -175,12 +241,14 @@ def _two_people_block(session: Session, flag: Flag) -> ReviewError | None:
     return None
 
 
-def create_report(session: Session, flag_id: int, user: User) -> RenderedReport:
+def create_report(session: Session, flag_id: int, user: User, *, settings: Settings | None = None) -> RenderedReport:
     """Issue the report for a verified flag; the caller commits, then renders the PDF (``with_pdf``) and
     archives the files.
 
-    The PDF is not rendered here: this transaction holds the audit chain lock until it commits, and a
-    long report takes about a second to render, during which every claim and login would wait.
+    ``settings`` name the letterhead file and the election configs (the caller's, like every library call);
+    without them the files shipped in ``data/`` are used. The PDF is not rendered here: this transaction
+    holds the audit chain lock until it commits, and a long report takes about a second to render, during
+    which every claim and login would wait.
     """
     require_role(user, ISSUE_REPORT, "menerbitkan laporan")
     flag = get_flag(session, flag_id)
@@ -191,6 +259,7 @@ def create_report(session: Session, flag_id: int, user: User) -> RenderedReport:
     block = _two_people_block(session, flag)
     if block is not None:
         raise block
+    setup = issue_setup(settings, flag)  # a broken letterhead file refuses here, before the flag moves
     # Serialise issuers before the number is chosen (see ``next_number``); the lock is needed for the
     # audit record anyway and lasts until the caller commits.
     audit.lock_chain(session)
@@ -203,9 +272,10 @@ def create_report(session: Session, flag_id: int, user: User) -> RenderedReport:
     session.refresh(flag)
     for _attempt in range(5):
         number = next_number(session, now)
-        html = render_html(build_context(flag, number=number, created_at=now, created_by=user))
+        html = render_html(build_context(flag, number=number, created_at=now, created_by=user, issued_with=setup),
+                           _template_of(setup))
         report = Report(flag_id=flag_id, number=number, created_by=user.id, created_at=now,
-                        content_sha256=sha256_text(html))
+                        content_sha256=sha256_text(html), issued_with=setup)
         try:
             with session.begin_nested():
                 session.add(report)
@@ -224,7 +294,8 @@ def create_report(session: Session, flag_id: int, user: User) -> RenderedReport:
 
 def with_pdf(rendered: RenderedReport) -> RenderedReport:
     """The issued report with its PDF, rendered after the issuing transaction committed."""
-    return RenderedReport(rendered.report, rendered.html, render_pdf(rendered.html))
+    return RenderedReport(rendered.report, rendered.html,
+                          render_pdf(rendered.html, images=_images(rendered.report.issued_with)))
 
 
 def archive_dir(settings: Settings) -> Path:
@@ -264,7 +335,7 @@ def load_pdf(session: Session, settings: Settings, report: Report) -> bytes:
     path = archive_dir(settings) / f"{file_stem(report.number)}.pdf"
     if path.is_file():
         return path.read_bytes()
-    return render_pdf(load_html(session, settings, report).html)
+    return render_pdf(load_html(session, settings, report).html, images=_images(report.issued_with))
 
 
 def get_report(session: Session, report_id: int, user: User) -> Report:

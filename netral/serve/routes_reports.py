@@ -29,7 +29,7 @@ readers = require(READ_REPORTS)
 def issue(request: Request, flag_id: DbId, user: User = Depends(issuers), db: Session = Depends(get_db)) -> Response:
     settings = settings_of(request)
     try:
-        rendered = reports.create_report(db, flag_id, user)
+        rendered = reports.create_report(db, flag_id, user, settings=settings)
         db.commit()
     except ReviewError as exc:
         db.rollback()
