@@ -17,6 +17,7 @@ from netral.normalise import DEFAULT_LEXICON
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_ELECTIONS_DIR = REPO_ROOT / "data" / "elections"
+DEFAULT_LETTERHEAD = REPO_ROOT / "data" / "report" / "letterhead.yaml"
 
 
 class Settings(BaseSettings):
@@ -62,6 +63,10 @@ class Settings(BaseSettings):
     queue_page_size: int = Field(default=25, ge=1, description="flags per queue page")
     audit_page_size: int = Field(default=50, ge=1, description="audit records per page")
     require_second_review: bool = True
+    report_letterhead: Path = Field(default=DEFAULT_LETTERHEAD, description="YAML or TOML file with the "
+                                    "report's letterhead (kop surat), addressee and signatories")
+    export_csv_delimiter: Literal[",", ";"] = Field(default=",", description="CSV exports: ';' suits Excel "
+                                                    "with Indonesian regional settings")
 
     # Retention (UU PDP 27/2022): `netral privacy purge` deletes posts past these periods (README,
     # "Perlindungan data pribadi"); evidence of open, confirmed, verified and reported flags is kept.

@@ -33,6 +33,7 @@ _SUBAPPS = [
     ("netral.cli.audit", "audit"),
     ("netral.cli.report", "report"),
     ("netral.cli.privacy", "privacy"),
+    ("netral.cli.export", "export"),
     ("netral.cli.demo", None),
 ]
 

@@ -7,12 +7,13 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
-from netral.db.schema import Account, AuditRecord, Flag, Post, User
+from netral.db.schema import AuditRecord, Flag, User
 from netral.db.types import utcnow
-from netral.localtime import WIB
+from netral.review import recap
 from netral.review.queue import STATUSES, top_category
+from netral.review.zones import ZoneBook
 from netral.vocabulary import OPEN_STATUSES, FlagStatus
 
 # A flag counts as "confirmed by people" once a reviewer confirmed it, whatever happened after.
@@ -48,19 +49,22 @@ class Dashboard:
     elections: list[str] = field(default_factory=list)
 
 
-def build(session: Session, *, election: str | None = None, weeks: int = 12) -> Dashboard:
-    """All counts from one pass over the flags (thousands, not millions, per election)."""
-    stmt = (select(Flag, Post.created_at, Account.unit)
-            .join(Post, Flag.post_id == Post.id).join(Account, Post.account_id == Account.id)
-            .options(selectinload(Flag.reviews)))
-    if election:
-        stmt = stmt.where(Flag.election == election)
+def build(session: Session, *, election: str | None = None, weeks: int = 12, flt: recap.RecapFilter | None = None,
+          zones: ZoneBook | None = None) -> Dashboard:
+    """All counts from one pass over the flags (thousands, not millions, per election).
+
+    ``flt`` is the dashboard's filter (the same one its download buttons export); weeks are counted on the
+    clock of each flag's election (``zones``; WIB without one).
+    """
+    flt = flt or recap.RecapFilter(election=election)
+    zones = zones or ZoneBook({}, "Asia/Jakarta")
     by_status: Counter[str] = Counter()
     by_category: Counter[str] = Counter()
     units: dict[str, UnitRow] = {}
     week_rows: dict[date, WeekRow] = {}
     total = 0
-    for flag, posted_at, unit in session.execute(stmt).unique():
+    for flag, _post, account, local_time in recap.matching(session, flt, zones):
+        unit = account.unit
         total += 1
         by_status[flag.status] += 1
         row = units.setdefault(unit, UnitRow(unit))
@@ -70,7 +74,7 @@ def build(session: Session, *, election: str | None = None, weeks: int = 12) -> 
         row.confirmed += confirmed
         if confirmed:
             by_category[top_category(flag) or "—"] += 1
-        local = posted_at.astimezone(WIB).date()
+        local = local_time.date()
         monday = local - timedelta(days=local.weekday())
         week = week_rows.setdefault(monday, WeekRow(monday))
         week.total += 1

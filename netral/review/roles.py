@@ -13,6 +13,8 @@ SECOND_REVIEW = frozenset({Role.SUPERVISOR})
 ISSUE_REPORT = frozenset({Role.SUPERVISOR})
 READ_REPORTS = frozenset({Role.SUPERVISOR, Role.ADMIN})
 READ_AUDIT = frozenset({Role.SUPERVISOR, Role.ADMIN})
+# Recap files carry names, NIPs and post texts out of the system: the people who answer for reports.
+EXPORT = frozenset({Role.SUPERVISOR, Role.ADMIN})
 DASHBOARD = frozenset(Role)
 TRAINING = frozenset({Role.ANALYST, Role.ADMIN})
 PUSH_POSTS = frozenset({Role.ANALYST, Role.ADMIN})
