@@ -143,7 +143,7 @@ class RecapGroup(LabelledEnum):
     UNIT = "unit", "Unit kerja"
     ELECTION = "election", "Pemilu/Pilkada"
     CATEGORY = "category", "Kategori"
-    STATUS = "status", "Status"
+    STATUS = "status", "Status indikasi"
     MONTH = "month", "Bulan (waktu unggah)"
 
 

@@ -184,7 +184,7 @@ def test_xlsx_opens_with_header_frozen_panes_totals_and_text_cells(env) -> None:
     assert wb.sheetnames == ["Rekap", "Rincian", "Keterangan"]
     ws = wb["Rekap"]
     header = [c.value for c in ws[1]]
-    assert header == ["Status", "Total indikasi", *FlagStatus.labels().values()]
+    assert header == ["Status indikasi", "Total indikasi", *FlagStatus.labels().values()]
     assert ws["A1"].font.bold and ws.freeze_panes == "B2"
     assert ws.column_dimensions["A"].width >= len("Dikonfirmasi (menunggu verifikasi)")
     last = ws.max_row
