@@ -15,6 +15,10 @@ from netral.vocabulary import Category, FlagStatus, RecapGroup
 
 app = typer.Typer(help="Ekspor: rekap indikasi dalam XLSX atau CSV.", no_args_is_help=True)
 
+GROUP_CHOICES = ", ".join(f"`{value}` ({label.lower()})" for value, label in RecapGroup.labels().items())
+STATUS_CHOICES = ", ".join(f"`{value}` ({label.lower()})" for value, label in FlagStatus.labels().items())
+CATEGORY_CHOICES = ", ".join(f"`{value}` ({label.lower()})" for value, label in Category.labels().items())
+
 
 @app.callback()
 def _group() -> None:
@@ -39,17 +43,17 @@ def _choice(value: str | None, allowed: tuple[str, ...], option: str) -> str | N
 @app.command("recap")
 def recap_command(
     out: Path = typer.Option(..., "--out", help="berkas keluaran (.xlsx/.csv), ditulis utuh atau tidak sama sekali"),
-    fmt: str = typer.Option("", "--format", help="xlsx atau csv (bawaan: dari akhiran --out)"),
-    by: str = typer.Option(RecapGroup.UNIT.value, "--by", help="kelompok rekap: " + ", ".join(RecapGroup.values())),
+    fmt: str = typer.Option("", "--format", help="`xlsx` atau `csv` (bawaan: dari akhiran `--out`)"),
+    by: str = typer.Option(RecapGroup.UNIT.value, "--by", help="kelompok rekap: " + GROUP_CHOICES),
     date_from: str | None = typer.Option(None, "--from", help="tanggal unggah paling awal (YYYY-MM-DD, zona pemilu)"),
     date_to: str | None = typer.Option(None, "--to", help="tanggal unggah paling akhir (YYYY-MM-DD, zona pemilu)"),
     election: str | None = typer.Option(None, "--election", help="id pemilu/pilkada"),
     unit: str | None = typer.Option(None, "--unit", help="unit kerja"),
-    status: str | None = typer.Option(None, "--status", help="status: " + ", ".join(FlagStatus.values())),
-    category: str | None = typer.Option(None, "--category", help="kategori: " + ", ".join(Category.values())),
+    status: str | None = typer.Option(None, "--status", help="status indikasi: " + STATUS_CHOICES),
+    category: str | None = typer.Option(None, "--category", help="kategori: " + CATEGORY_CHOICES),
     detail: bool = typer.Option(False, "--detail", help="CSV: satu baris per indikasi, bukan rekap"),
-    delimiter: str | None = typer.Option(None, "--delimiter", help="pemisah CSV: ',' atau ';' (bawaan dari "
-                                         "NETRAL_EXPORT_CSV_DELIMITER)"),
+    delimiter: str | None = typer.Option(None, "--delimiter", help="pemisah CSV: `,` atau `;` (bawaan dari "
+                                         "`NETRAL_EXPORT_CSV_DELIMITER`)"),
 ) -> None:
     """Tulis rekap indikasi (per unit, pemilu, kategori, status, atau bulan) ke OUT dan catat di log audit."""
     kind = (fmt or out.suffix.lstrip(".")).lower()
