@@ -171,6 +171,15 @@ class EvidenceLabel(LabelledEnum):
     GESTURE = "GESTURE", "Gestur/salam"
 
 
+class ElectionType(LabelledEnum):
+    """What an election config describes (``type:`` in ``data/elections/*.yaml``)."""
+
+    PILPRES = "pilpres", "Pemilu Presiden dan Wakil Presiden"
+    PILEG = "pileg", "Pemilu Legislatif"
+    PILKADA = "pilkada", "Pemilihan Kepala Daerah"
+    PARTY_LIST = "party_list", "Partai politik peserta pemilu"
+
+
 class PostKind(LabelledEnum):
     """What an ingested item is on its platform (``posts.kind``)."""
 

@@ -21,6 +21,7 @@ from netral.vocabulary import (
     RETENTION_OF_STATUS,
     Behaviour,
     Category,
+    ElectionType,
     EvidenceLabel,
     FlagStatus,
     LabelledEnum,
@@ -71,6 +72,13 @@ def test_orm_schema_checks_are_generated_from_the_vocabulary() -> None:
         assert _quoted(str(constraints[0].sqltext)) == set(enum.values())  # type: ignore[attr-defined]
 
 
+def test_election_configs_use_the_election_type_vocabulary() -> None:
+    from netral.elections import Election
+
+    assert Election.model_fields["type"].annotation is ElectionType
+    assert ElectionType.values() == ("pilpres", "pileg", "pilkada", "party_list")
+
+
 def test_service_lists_are_the_vocabulary() -> None:
     assert FlagStatus.labels() == queue.STATUSES
     assert Category.labels() == decisions.CATEGORIES
@@ -83,7 +91,7 @@ def test_service_lists_are_the_vocabulary() -> None:
 
 def test_every_member_has_an_indonesian_label_and_unique_values() -> None:
     for enum in (FlagStatus, ReviewDecision, Role, Category, Behaviour, RecapGroup, TrainRunState, EvidenceLabel,
-                 PostKind, RetentionClass, RetentionBasis):
+                 PostKind, RetentionClass, RetentionBasis, ElectionType):
         assert issubclass(enum, LabelledEnum)
         labels = enum.labels()
         assert len(labels) == len(enum) and all(labels.values())

@@ -1,9 +1,10 @@
-"""Election configurations: who is contesting, when campaigning is allowed, and how people refer to them.
+"""The election config model: who is contesting, when campaigning is allowed, and how people refer to them.
 
 The configs are data, not code, so an admin can add a Pilkada without a release. They feed two things that
 must agree: the evidence extractor (names, numbers, slogans, hashtags, gestures become highlighted spans) and
 the review screen (a post's date is put in context of the campaign window). A typo in a config would silently
-weaken both, so every file is validated strictly and an error names the file and the field that is wrong.
+weaken both, so every file is validated strictly and an error names the file and the field that is wrong
+(loading: :mod:`netral.elections.catalog`).
 
 Matching vocabulary per contestant or party:
 
@@ -13,25 +14,27 @@ Matching vocabulary per contestant or party:
   ends a prayer).
 - ``context_only`` lists terms that only count right after a party word ("kader PKB", not "bayar PKB" the vehicle
   tax) or, for symbols, a symbol word ("lambang beringin", not the tree in the town square).
-- ``ignore_phrases`` on the election are phrases that contain a term but are not evidence ("Kabinet Indonesia Maju").
+- ``ignore_phrases`` on the election are phrases that contain a term but are not evidence ("Kabinet Indonesia
+  Maju", the Independence Day theme "Nusantara Baru, Indonesia Maju").
+- ``offices`` of a contestant are posts a candidate held before the candidacy (a Pj. head of region, a minister,
+  an incumbent): "Pj Wali Kota Malang Wahyu Hidayat meresmikan ..." written while he held the office reports an
+  official duty, so a name inside such a title is not evidence up to the office's ``until`` date.
 - ``unconfirmed`` records facts the config author could not verify, so reviewers know what to trust.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from netral.localtime import INDONESIAN_ZONES, zone
+from netral.vocabulary import ElectionType
 
-ElectionType = Literal["pilpres", "pileg", "pilkada", "party_list"]
-
+NATIONAL = "indonesia"  # the region of a national election: every voter votes in it
 
 
 class ElectionConfigError(ValueError):
@@ -99,6 +102,26 @@ class _Referable(_Model):
         return self
 
 
+class Office(_Model):
+    """An office a candidate held before the candidacy, and how posts about its duties name the holder.
+
+    ASN post about their head's work every day ("Pj Wali Kota Malang Wahyu Hidayat membuka Musrenbang"); that
+    is the job, not support for a pair. Until ``until`` (the last day the duties were the holder's, or the day
+    before the candidacy) a holder's name written with one of ``titles`` is therefore not evidence.
+    """
+
+    holder: list[str] = Field(min_length=1)  # how the holder is written: some of the contestant's names
+    titles: list[str] = Field(min_length=1)  # "Pj Wali Kota Malang", "Pj Walikota", "Penjabat Wali Kota"
+    until: dt.date
+    note: str | None = None
+    unconfirmed: list[str] = []
+
+    @field_validator("holder", "titles")
+    @classmethod
+    def _non_empty(cls, values: list[str]) -> list[str]:
+        return _no_blank(values)
+
+
 class Contestant(_Referable):
     """A candidate pair (or single candidate) on the ballot."""
 
@@ -107,11 +130,21 @@ class Contestant(_Referable):
     nicknames: list[str] = []
     aliases: list[str] = []
     parties: list[str] = []
+    offices: list[Office] = []
 
     @field_validator("names", "nicknames", "aliases", "parties")
     @classmethod
     def _non_empty_names(cls, values: list[str]) -> list[str]:
         return _no_blank(values)
+
+    @model_validator(mode="after")
+    def _holders_are_names(self) -> Contestant:
+        people = {term.casefold() for term in [*self.names, *self.nicknames]}
+        for office in self.offices:
+            for holder in office.holder:
+                if holder.casefold() not in people:
+                    raise ValueError(f"offices: holder {holder!r} is not one of this entry's names or nicknames")
+        return self
 
     def terms(self) -> list[str]:
         return [*self.names, *self.nicknames, *self.aliases, *self.slogans]
@@ -170,7 +203,10 @@ class Election(_Model):
     id: str = Field(min_length=1, pattern=r"^[a-z0-9][a-z0-9-]*$")
     name: str = Field(min_length=1)
     type: ElectionType
+    # Most specific area first, comma-separated: "Kota Malang, Jawa Timur"; "Indonesia" for national elections.
     region: str = Field(min_length=1)
+    # Other ways a roster unit names the area ("Jatim"); "Kab."/"Pemkab"/"Pemkot"/"Pemprov" are known already.
+    region_aliases: list[str] = []
     timezone: str = "Asia/Jakarta"
     campaign_start: dt.date
     campaign_end: dt.date
@@ -222,10 +258,17 @@ class Election(_Model):
         _check_unique_numbers(p.ballot_number for p in parties)
         return parties
 
-    @field_validator("ignore_phrases")
+    @field_validator("ignore_phrases", "region_aliases")
     @classmethod
     def _non_empty_phrases(cls, values: list[str]) -> list[str]:
         return _no_blank(values)
+
+    @field_validator("region")
+    @classmethod
+    def _region_parts(cls, region: str) -> str:
+        if any(not part.strip() for part in region.split(",")):
+            raise ValueError(f"{region!r}: empty part between commas")
+        return region
 
     @model_validator(mode="after")
     def _gestures_point_at_contestants(self) -> Election:
@@ -271,6 +314,26 @@ class Election(_Model):
     def _zone(self) -> dt.tzinfo:
         return zone(self.timezone)
 
+    # --- place ------------------------------------------------------------------------------------
+
+    @property
+    def regions(self) -> tuple[str, ...]:
+        """The election's area and the areas containing it, most specific first ("Kota Batu", "Jawa Timur")."""
+        return tuple(part.strip() for part in self.region.split(","))
+
+    def covers(self, voter_regions: Sequence[str]) -> bool:
+        """Whether a voter of ``voter_regions`` (most specific first) can vote in this election.
+
+        A national election covers everyone; otherwise the election's area must contain the voter's (Pilgub
+        Jawa Timur for a Kota Batu voter) or lie inside it (a voter known only to be in Jawa Timur may vote in
+        any of its Pilkada). Disjoint areas (a Kota Batu voter and the Kota Malang Pilkada) are not covered.
+        """
+        if not voter_regions or self.regions[0].casefold() == NATIONAL:
+            return True
+        mine = {part.casefold() for part in self.regions}
+        theirs = {part.casefold() for part in voter_regions}
+        return self.regions[0].casefold() in theirs or voter_regions[0].casefold() in mine
+
     # --- lookups ------------------------------------------------------------------------------------
 
     def contestant_by_number(self, number: int) -> Contestant | None:
@@ -292,63 +355,3 @@ def _check_unique_numbers(numbers: Iterable[int | None]) -> None:
         if number in seen:
             raise ValueError(f"duplicate ballot number {number} (entries {seen[number]} and {index})")
         seen[number] = index
-
-
-class _StringDateLoader(yaml.SafeLoader):
-    """SafeLoader that leaves dates as strings so pydantic parses them and reports the field on a bad date.
-
-    PyYAML would otherwise raise its own error for "2023-13-45" without saying which key held it.
-    """
-
-
-_StringDateLoader.yaml_implicit_resolvers = {
-    key: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
-    for key, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
-
-
-def _loc(loc: tuple[int | str, ...]) -> str:
-    return ".".join(str(part) for part in loc) or "(root)"
-
-
-def load_election_file(path: Path) -> Election:
-    """Parse and validate one config file."""
-    try:
-        raw: Any = yaml.load(path.read_text(encoding="utf-8"), Loader=_StringDateLoader)
-    except yaml.YAMLError as exc:
-        raise ElectionConfigError(path, [("(yaml)", str(exc).replace("\n", " "))]) from exc
-    if not isinstance(raw, dict):
-        raise ElectionConfigError(path, [("(root)", "expected a mapping of election fields")])
-    try:
-        return Election.model_validate(raw)
-    except ValidationError as exc:
-        errors = [(_loc(err["loc"]), err["msg"]) for err in exc.errors()]
-        raise ElectionConfigError(path, errors) from exc
-
-
-def load_elections(directory: Path) -> list[Election]:
-    """Load every ``*.yaml``/``*.yml`` file in ``directory`` (``settings.elections_dir``), sorted by file name.
-
-    Checks that span files are also made here: election ids are unique, and every party a contestant
-    names is defined by some party-list config in the same directory.
-    """
-    paths = sorted([*directory.glob("*.yaml"), *directory.glob("*.yml")])
-    loaded = [(path, load_election_file(path)) for path in paths]
-
-    seen_ids: dict[str, Path] = {}
-    for path, election in loaded:
-        if election.id in seen_ids:
-            other = seen_ids[election.id].name
-            raise ElectionConfigError(path, [("id", f"{election.id!r} is already used by {other}")])
-        seen_ids[election.id] = path
-
-    parties = [party for _, election in loaded for party in election.parties]
-    for path, election in loaded:
-        for ci, contestant in enumerate(election.contestants):
-            for pi, reference in enumerate(contestant.parties):
-                if not any(party.refers_to(reference) for party in parties):
-                    raise ElectionConfigError(
-                        path, [(f"contestants.{ci}.parties.{pi}", f"unknown party {reference!r}; define it in a "
-                                                                   "party_list config")]
-                    )
-    return [election for _, election in loaded]
