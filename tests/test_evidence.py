@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import datetime as dt
+import shutil
 import textwrap
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
-from netral.elections import load_elections
+from netral.elections import load_elections, voter_regions
 from netral.pipeline.evidence import (
     EVIDENCE_LABELS,
     LABEL_NAMES_ID,
     EvidenceExtractor,
+    EvidenceMatch,
     EvidenceSpan,
     highlight_segments,
 )
@@ -21,10 +24,23 @@ from netral.settings import REPO_ROOT, Settings
 PILPRES = "pilpres-2024"
 PARTAI = "pemilu-2024-partai"
 MALANG = "pilkada-kota-malang-2024"
+JATIM = "pilgub-jatim-2024"
+KAB = "pilkada-kabupaten-malang-2024"
+BATU = "pilkada-kota-batu-2024"
 AMIN = "01 Anies Baswedan – Muhaimin Iskandar"
 PG = "02 Prabowo Subianto – Gibran Rakabuming Raka"
 GM = "03 Ganjar Pranowo – Mahfud MD"
 HC = "02 Heri Cahyono – Ganisa Pratiwi Rumpoko"
+AD = "03 Mochammad Anton – Dimyati Ayatulloh"
+LL = "01 Luluk Nur Hamidah – Lukmanul Khakim"
+KE = "02 Khofifah Indar Parawansa – Emil Elestianto Dardak"
+RH = "03 Tri Rismaharini – Zahrul Azhar Asumta"
+SL = "01 Sanusi – Lathifah Shohib"
+GU = "02 Gunawan HS – Umar Usman"
+NH = "01 Nurochman – Heli Suyanto"
+FG = "02 Firhando Gumelar – Rudi"
+KD = "03 Krisdayanti – Kresna Dewanata Phrosakh"
+WIB = dt.timezone(dt.timedelta(hours=7))
 
 
 @pytest.fixture(scope="module")
@@ -141,9 +157,141 @@ def test_ambiguous_spans_follow_nearby_evidence(extractor: EvidenceExtractor) ->
 
 def test_ambiguous_spans_follow_the_post_date(extractor: EvidenceExtractor) -> None:
     text = "salam dua jari"
-    assert found(extractor, text, dt.datetime(2024, 10, 20, 9, 0))[0][4:] == (MALANG, HC)
+    assert matches(extractor, text, dt.datetime(2024, 10, 20, 9, 0)) == NOV_PAIR_2
     assert found(extractor, text, dt.datetime(2024, 1, 20, 9, 0))[0][4:] == (PILPRES, PG)
-    assert found(extractor, text)[0][4:] == (PILPRES, PG)
+    assert found(extractor, text)[0][4:] == (PILPRES, PG)  # no date (masking, exports): by election type
+
+
+# --- 27 November 2024: Pilgub Jawa Timur and the Pilkada of Malang Raya ----------------------------------------
+
+OCT = dt.datetime(2024, 10, 20, 9, 0, tzinfo=WIB)
+NOV_PAIR_2 = [(JATIM, KE), (KAB, GU), (BATU, FG), (MALANG, HC)]
+
+
+def matches(extractor: EvidenceExtractor, text: str, when: dt.datetime | None = None,
+            regions: tuple[str, ...] | None = None) -> list[tuple[str, str | None]]:
+    """The (election, contestant) pairs of the post's only span."""
+    [span] = extractor.extract(text, when, regions)
+    return [(m.election_id, m.contestant) for m in span.matches]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Bu Khofifah lanjutkan!", [("CANDIDATE", "Bu Khofifah", JATIM, KE)]),
+        ("mas Emil Dardak dan Khofifah-Emil", [("CANDIDATE", "mas Emil Dardak", JATIM, KE),
+                                               ("PAIR", "Khofifah-Emil", JATIM, KE)]),
+        ("Bu Risma untuk Jatim", [("CANDIDATE", "Bu Risma", JATIM, RH)]),
+        ("Risma-Gus Hans menang", [("PAIR", "Risma-Gus Hans", JATIM, RH)]),
+        ("dukung LUMAN", [("PAIR", "LUMAN", JATIM, LL)]),
+        ("Abah Sanusi, SaLaf!", [("CANDIDATE", "Abah Sanusi", KAB, SL), ("PAIR", "SaLaf", KAB, SL)]),
+        ("Malang Gemilang Siap Tandang bersama Abah Gun",
+         [("SLOGAN", "Malang Gemilang Siap Tandang", KAB, GU), ("CANDIDATE", "Abah Gun", KAB, GU)]),
+        ("Nurochman-Heli, Mbatu SAE", [("PAIR", "Nurochman-Heli", BATU, NH), ("SLOGAN", "Mbatu SAE", BATU, NH)]),
+        ("Krisdayanti KRIDA", [("CANDIDATE", "Krisdayanti", BATU, KD), ("PAIR", "KRIDA", BATU, KD)]),
+        ("Lupakan mantan, ono sing anyar!", [("SLOGAN", "Lupakan mantan, ono sing anyar", MALANG, HC)]),
+    ],
+)
+def test_new_elections_are_found(extractor: EvidenceExtractor, text: str, expected: list[tuple]) -> None:
+    assert [(s[0], s[1], s[4], s[5]) for s in found(extractor, text, OCT)] == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "semoga sehat ibu norma risma",  # a different Risma
+        "rapat bersama pak Gunawan dan pak Rudi",  # common names, not the candidates
+        "pondok pesantren salaf di Gondanglegi",  # "salaf" is not SaLaf
+        "udara Kota Batu sejuk sekali",
+        "kegiatan krida pramuka penggalang",
+        "materi KD 3.1 kelas 5",
+        "Bapak Emil dari bagian umum",
+    ],
+)
+def test_new_elections_hard_negatives(extractor: EvidenceExtractor, text: str) -> None:
+    assert found(extractor, text, OCT) == []
+
+
+def test_a_shared_ballot_number_shows_every_matching_contestant(extractor: EvidenceExtractor) -> None:
+    [span] = extractor.extract("nomor 2 pasti menang", OCT)
+    assert [(m.election_id, m.contestant) for m in span.matches] == NOV_PAIR_2  # Pilgub first, then file order
+    assert span.ambiguous and span.election_id is None and span.contestant is None  # nothing picks the first
+    assert span.to_dict()["matches"] == [{"election_id": e, "contestant": c} for e, c in NOV_PAIR_2]
+
+
+def test_the_authors_region_narrows_a_shared_number(extractor: EvidenceExtractor) -> None:
+    batu = voter_regions("Dinas Pendidikan Kota Batu", extractor.elections)
+    assert matches(extractor, "nomor 2 pasti menang", OCT, batu) == [(JATIM, KE), (BATU, FG)]
+    kab = voter_regions("Pemkab Malang", extractor.elections)
+    assert matches(extractor, "salam tiga jari", OCT, kab) == [(JATIM, RH)]  # Kab. Malang has no pair 3
+    # Surabaya has no configured Pilkada here: only the Pilgub is left. A region that excludes every match
+    # (Sleman) narrows nothing.
+    assert matches(extractor, "nomor 2 pasti menang", OCT, ("Kota Surabaya", "Jawa Timur")) == NOV_PAIR_2[:1]
+    assert matches(extractor, "nomor 2 pasti menang", OCT, ("Kabupaten Sleman", "DI Yogyakarta")) == NOV_PAIR_2
+
+
+def test_a_name_in_the_post_beats_the_region(extractor: EvidenceExtractor) -> None:
+    batu = ("Kota Batu", "Jawa Timur")
+    spans = extractor.extract("Sam HC nomor 2!", OCT, batu)
+    assert [(s.label, s.election_id, s.contestant) for s in spans] == [
+        ("CANDIDATE", MALANG, HC), ("BALLOT_NUMBER", MALANG, HC)]
+    spans = extractor.extract("Khofifah nomor 2!", OCT)
+    assert [(s.election_id, s.contestant) for s in spans] == [(JATIM, KE), (JATIM, KE)]
+
+
+def test_same_day_pileg_and_pilpres_share_a_number(extractor: EvidenceExtractor) -> None:
+    jan = dt.datetime(2024, 1, 20, 9, 0, tzinfo=WIB)
+    assert matches(extractor, "coblos 02", jan) == [(PILPRES, PG), (PARTAI, "Gerindra")]
+    assert matches(extractor, "coblos 02", dt.datetime(2024, 11, 1, tzinfo=WIB)) == NOV_PAIR_2
+
+
+def test_salam_metal_is_kota_malang_3_in_the_pilkada_and_ganjar_mahfud_in_the_pilpres(
+        extractor: EvidenceExtractor) -> None:
+    assert matches(extractor, "salam metal!", OCT) == [(MALANG, AD)]
+    assert matches(extractor, "jari metal, menang total", OCT) == [(MALANG, AD)]
+    assert matches(extractor, "salam metal!", dt.datetime(2024, 1, 20, tzinfo=WIB)) == [(PILPRES, GM)]
+
+
+@pytest.mark.parametrize("when", [None, dt.datetime(2024, 8, 17, 8, 0, tzinfo=WIB), OCT])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Dirgahayu RI ke-79: Nusantara Baru, Indonesia Maju!",
+        "Upacara HUT RI 79 bertema Nusantara Baru Indonesia Maju di halaman balai kota",
+        "NUSANTARA BARU INDONESIA MAJU #HUTRI79 #NusantaraBaruIndonesiaMaju",
+    ],
+)
+def test_the_hut_ri_79_theme_is_not_evidence(extractor: EvidenceExtractor, text: str,
+                                             when: dt.datetime | None) -> None:
+    assert found(extractor, text, when) == []
+    assert found(extractor, "Bersama Indonesia Maju!", when)  # 02's own slogan still is
+
+
+@pytest.mark.parametrize(
+    ("text", "before"),
+    [
+        ("Pj Wali Kota Malang Wahyu Hidayat membuka Musrenbang", dt.datetime(2024, 3, 1, 9, 0, tzinfo=WIB)),
+        ("Pj. Wali Kota Malang, Bapak Wahyu Hidayat meninjau banjir", dt.datetime(2024, 8, 10, 20, 0, tzinfo=WIB)),
+        ("Apel pagi bersama Wahyu Hidayat, Pj Walikota Malang", dt.datetime(2024, 7, 1, tzinfo=WIB)),
+        ("Gubernur Khofifah meresmikan jembatan", dt.datetime(2023, 5, 1, tzinfo=WIB)),
+        ("Wagub Jatim Emil Dardak hadir", dt.datetime(2024, 2, 13, 12, 0, tzinfo=WIB)),
+        ("Mensos Tri Rismaharini menyalurkan bansos", dt.datetime(2024, 8, 1, tzinfo=WIB)),
+        ("Bupati Malang Sanusi meresmikan pasar", dt.datetime(2024, 6, 1, tzinfo=WIB)),
+    ],
+)
+def test_official_duties_before_the_candidacy_are_not_evidence(extractor: EvidenceExtractor, text: str,
+                                                                 before: dt.datetime) -> None:
+    assert found(extractor, text, before) == []
+    after = found(extractor, text, OCT)  # the same words during the campaign name a candidate
+    assert [s[0] for s in after] == ["CANDIDATE"]
+    assert [s[0] for s in found(extractor, text)] == ["CANDIDATE"]  # no date (masking): unchanged
+
+
+def test_an_office_title_does_not_hide_other_evidence(extractor: EvidenceExtractor) -> None:
+    text = "Pj Wali Kota Malang Wahyu Hidayat: coblos nomor 1, Wahyu Hidayat-Ali Muthohirin!"
+    spans = found(extractor, text, dt.datetime(2024, 3, 1, tzinfo=WIB))
+    assert [(s[0], s[1]) for s in spans] == [("BALLOT_NUMBER", "coblos nomor 1"),
+                                             ("PAIR", "Wahyu Hidayat-Ali Muthohirin")]
 
 
 def test_offsets_after_emoji_and_longest_match_wins(extractor: EvidenceExtractor) -> None:
@@ -168,7 +316,8 @@ def test_spans_are_sorted_and_disjoint(extractor: EvidenceExtractor) -> None:
 def test_span_to_dict(extractor: EvidenceExtractor) -> None:
     [span] = extractor.extract("coblos 02")
     assert span.to_dict() == {"label": "BALLOT_NUMBER", "text": "coblos 02", "start": 0, "end": 9,
-                              "election_id": PILPRES, "contestant": PG}
+                              "election_id": PILPRES, "contestant": PG,
+                              "matches": [{"election_id": PILPRES, "contestant": PG}]}
     with pytest.raises(AttributeError):
         span.label = "PARTY"  # type: ignore[misc]
 
@@ -184,9 +333,9 @@ def test_highlight_segments_reproduce_text(extractor: EvidenceExtractor) -> None
 def test_highlight_segments_skip_bad_spans() -> None:
     text = "abcdef"
     spans = [
-        EvidenceSpan("PARTY", "bcd", 1, 4, PARTAI, None),
-        EvidenceSpan("PAIR", "cde", 2, 5, PILPRES, None),  # overlaps the first
-        EvidenceSpan("PAIR", "x", 5, 99, PILPRES, None),  # outside the text
+        EvidenceSpan("PARTY", "bcd", 1, 4, (EvidenceMatch(PARTAI, None),)),
+        EvidenceSpan("PAIR", "cde", 2, 5, (EvidenceMatch(PILPRES, None),)),  # overlaps the first
+        EvidenceSpan("PAIR", "x", 5, 99, (EvidenceMatch(PILPRES, None),)),  # outside the text
     ]
     assert highlight_segments(text, spans) == [("a", None), ("bcd", "PARTY"), ("ef", None)]
     assert highlight_segments("", []) == []
@@ -269,3 +418,23 @@ def test_hashtag_glued_to_the_previous_word_is_still_evidence(extractor) -> None
     text = "doa bersama malam ini.#prabowogibran"
     [span] = [s for s in extractor.extract(text) if s.label == "CAMPAIGN_HASHTAG"]
     assert (span.text, span.start) == ("#prabowogibran", text.index("#"))
+
+
+def test_for_directory_picks_up_a_new_file_without_restart(tmp_path: Path) -> None:
+    shutil.copy(REPO_ROOT / "data" / "elections" / "pemilu-2024-partai.yaml", tmp_path / "partai.yaml")
+    first = EvidenceExtractor.for_directory(tmp_path)
+    assert EvidenceExtractor.for_directory(tmp_path) is first  # unchanged directory: built once
+    assert first.extract("Bu Khofifah lanjutkan") == []
+    shutil.copy(REPO_ROOT / "data" / "elections" / "pilgub-jatim-2024.yaml", tmp_path / "pilgub.yaml")
+    second = EvidenceExtractor.for_directory(tmp_path)
+    assert second is not first
+    assert [(s.label, s.election_id) for s in second.extract("Bu Khofifah lanjutkan")] == [("CANDIDATE", JATIM)]
+    (tmp_path / "rusak.yaml").write_text("id: [unclosed\n", encoding="utf-8")  # a broken file takes nothing down
+    assert [s.label for s in EvidenceExtractor.for_directory(tmp_path).extract("Bu Khofifah")] == ["CANDIDATE"]
+
+
+def test_for_directory_builds_once_for_concurrent_callers(tmp_path: Path) -> None:
+    shutil.copy(REPO_ROOT / "data" / "elections" / "pemilu-2024-partai.yaml", tmp_path / "partai.yaml")
+    with ThreadPoolExecutor(6) as pool:
+        built = list(pool.map(lambda _: EvidenceExtractor.for_directory(tmp_path), range(12)))
+    assert all(b is built[0] for b in built)

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import shutil
+import textwrap
+from pathlib import Path
+
 import pytest
 
 from netral.elections import load_elections
@@ -43,3 +47,45 @@ def test_history_configs_load_and_a_missing_one_is_named() -> None:
         "pilkada-dki-2017"]
     with pytest.raises(FileNotFoundError, match="pilpres-2029"):
         history_elections(SETTINGS.history_elections_dir, ("pilpres-2029",))
+
+
+def test_masking_ignores_dates_so_office_titles_and_shared_numbers_change_nothing(with_2019: ContestantMasker) -> None:
+    # Masking passes no date: the name inside an office title is masked as before, and a number shared by
+    # several elections is one placeholder whatever it means.
+    assert with_2019("Pj Wali Kota Malang Wahyu Hidayat membuka Musrenbang") == (
+        "Pj Wali Kota Malang [KANDIDAT] membuka Musrenbang")
+    assert with_2019("nomor 2 pasti menang, salam dua jari") == "nomor [NOMOR] pasti menang, [GESTUR]"
+
+
+def test_the_hut_ri_79_theme_is_left_alone_and_the_new_elections_are_masked(with_2019: ContestantMasker) -> None:
+    theme = "Dirgahayu RI ke-79! Nusantara Baru, Indonesia Maju"
+    assert with_2019(theme) == theme
+    assert with_2019("Bu Khofifah dan Gus Hans, SaLaf, KRIDA") == "[KANDIDAT] dan [KANDIDAT], [PASLON], [PASLON]"
+
+
+CONTOH = textwrap.dedent(
+    """\
+    id: pilkada-contoh-2024
+    name: Pilkada Contoh 2024
+    type: pilkada
+    region: Kabupaten Contoh
+    campaign_start: 2024-09-25
+    campaign_end: 2024-11-23
+    voting_day: 2024-11-27
+    contestants:
+      - ballot_number: 1
+        names: [Budi Santoso, Siti Aminah]
+    """)
+
+
+def test_a_masker_follows_its_directory(tmp_path: Path) -> None:
+    """A long-lived classifier (the web app's drivers) masks an election added after it was loaded."""
+    for name in ("pilpres-2024.yaml", "pemilu-2024-partai.yaml"):
+        shutil.copy(SETTINGS.elections_dir / name, tmp_path / name)
+    masker = masker_for(tmp_path, SETTINGS.history_elections_dir, ())
+    assert masker("Budi Santoso menang") == "Budi Santoso menang"
+    (tmp_path / "contoh.yaml").write_text(CONTOH, encoding="utf-8")
+    assert masker("Budi Santoso menang") == "[KANDIDAT] menang"
+    assert set(masker.election_ids) == {"pilpres-2024", "pemilu-2024-partai", "pilkada-contoh-2024"}
+    (tmp_path / "rusak.yaml").write_text("id: [unclosed\n", encoding="utf-8")  # a broken file is left out
+    assert masker.mask_all(["Budi Santoso menang", "coblos 02"]) == ["[KANDIDAT] menang", "coblos [NOMOR]"]

@@ -18,19 +18,28 @@ How matching works:
 - Hashtags are single tokens for the tokenizer, so a regex pass finds them and keeps those that a config
   lists or that contain a candidate name or party name; they join the ruler's spans before the overlap
   resolution.
-- A term may belong to several elections ("salam dua jari", "nomor 2"). Such a span is attributed to the
-  election of the nearest unambiguous span in the same post ("Sam HC nomor 2" is the Malang pair), else to
-  one whose campaign contains ``when`` (or whose voting day is nearest), else by type (pilpres, pileg, party
-  list, pilkada).
+- A term may belong to several contestants ("salam dua jari", "nomor 2": five pairs and a party in 2024), so
+  a span carries every contestant it may mean (``matches``) and is narrowed only by what the post and its
+  author say: the nearest unambiguous span in the same post ("Sam HC nomor 2" is the Malang pair), then the
+  post's date (the elections whose campaign contains it, else whose voting day is nearest), then the
+  author's region (``regions``: a Kota Batu ASN does not vote in Kota Malang). Elections held on the same
+  day stay together: "nomor 2" in November 2024 shows Khofifah-Emil and every Pilkada pair 2 the author may
+  vote for, never one guessed. Without a date (masking, exports) the election type decides (pilpres, pileg,
+  party list, pilkada), as before.
+- A candidate's name inside the title of an office they held before the candidacy ("Pj Wali Kota Malang
+  Wahyu Hidayat", config ``offices``) is not evidence for posts dated up to the office's ``until``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import re
+import threading
+from collections import OrderedDict
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -38,7 +47,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from netral.elections import Contestant, Election, Party, load_elections
+from netral.elections import Contestant, Election, Party, current_catalog
 from netral.normalise import HASHTAG, split_hashtag
 from netral.pipeline.spacy_runtime import Doc, Indonesian, Language, Span, filter_spans, spacy
 from netral.settings import Settings
@@ -55,6 +64,7 @@ EVIDENCE_LABELS: tuple[str, ...] = EvidenceLabel.values()
 # Reviewer-facing names for the web UI (Indonesian first).
 LABEL_NAMES_ID: dict[str, str] = EvidenceLabel.labels()
 _BLOCK = "_BLOCK"
+_OFFICE = "_OFFICE"  # a name inside an office title; vetoes the evidence inside it while the office lasted
 
 _SEPARATORS = ["-", "–", "—", "/", "&", "+", "_", ".", "'"]
 _OPTIONAL_SEP: dict[str, Any] = {"ORTH": {"IN": _SEPARATORS}, "OP": "?"}
@@ -79,9 +89,24 @@ class EvidenceWords(BaseModel):
     number_words: dict[int, str]
 
 
-@lru_cache(maxsize=4)
 def load_words(path: Path = DEFAULT_WORDS) -> EvidenceWords:
-    """Read and check the word file; a broken file fails loudly naming the file and the field."""
+    """Read and check the word file; a broken file fails loudly naming the file and the field.
+
+    Cached per file state (size and modification time), so an edited word file is read again.
+    """
+    return _load_words(path, _file_stamp(path))
+
+
+def _file_stamp(path: Path) -> tuple[int, int]:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return (-1, -1)
+    return (st.st_size, st.st_mtime_ns)
+
+
+@lru_cache(maxsize=8)
+def _load_words(path: Path, _stamp: tuple[int, int]) -> EvidenceWords:
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
         return EvidenceWords.model_validate(raw)
@@ -93,36 +118,62 @@ def load_words(path: Path = DEFAULT_WORDS) -> EvidenceWords:
 
 
 _DIGITS: dict[str, Any] = {"TEXT": {"REGEX": r"^\d{1,4}$"}}
-_TYPE_PRIORITY = {"pilpres": 0, "pileg": 1, "party_list": 2, "pilkada": 3}
+# Which election an ambiguous span means when nothing else tells (no date), and how scan ties are broken.
+TYPE_PRIORITY = {"pilpres": 0, "pileg": 1, "party_list": 2, "pilkada": 3}
 _MIN_SUBSTRING = 5  # names at least this long are found inside run-together hashtags ("#tolakprabowo")
 
 
 @dataclass(frozen=True)
+class EvidenceMatch:
+    """A contestant (pair, candidate or party label) of one election that a span may refer to."""
+
+    election_id: str
+    contestant: str | None
+
+    def to_dict(self) -> dict[str, str | None]:
+        return {"election_id": self.election_id, "contestant": self.contestant}
+
+
+@dataclass(frozen=True)
 class EvidenceSpan:
-    """One highlighted piece of a post; ``text`` equals ``post[start:end]`` of the original text."""
+    """One highlighted piece of a post; ``text`` equals ``post[start:end]`` of the original text.
+
+    ``matches`` holds every contestant the span may refer to after narrowing (module docstring); most spans
+    have one. ``election_id`` and ``contestant`` are that one, or None when the matches disagree, so that
+    nothing downstream silently picks the first.
+    """
 
     label: str
     text: str
     start: int
     end: int
-    election_id: str
-    contestant: str | None
+    matches: tuple[EvidenceMatch, ...] = field(default=())
+
+    @property
+    def election_id(self) -> str | None:
+        elections = {m.election_id for m in self.matches}
+        return elections.pop() if len(elections) == 1 else None
+
+    @property
+    def contestant(self) -> str | None:
+        return self.matches[0].contestant if len(self.matches) == 1 else None
+
+    @property
+    def ambiguous(self) -> bool:
+        return len(self.matches) > 1
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-@dataclass(frozen=True)
-class _Ref:
-    election_id: str
-    contestant: str | None
+        """The JSON kept on a flag; ``election_id``/``contestant`` stay for readers of older flags."""
+        return {"label": self.label, "text": self.text, "start": self.start, "end": self.end,
+                "election_id": self.election_id, "contestant": self.contestant,
+                "matches": [m.to_dict() for m in self.matches]}
 
 
 @dataclass(frozen=True)
 class _HashtagTerm:
     text: str  # lower-case and alphanumeric, or exact spelling when case-sensitive
     case_sensitive: bool
-    ref: _Ref
+    ref: EvidenceMatch
 
 
 @dataclass(frozen=True)
@@ -130,7 +181,15 @@ class _Candidate:
     label: str
     start: int
     end: int
-    refs: tuple[_Ref, ...]
+    refs: tuple[EvidenceMatch, ...]
+
+
+@dataclass(frozen=True)
+class _OfficeSpan:
+    start: int
+    end: int
+    ref: EvidenceMatch
+    until: dt.date
 
 
 class EvidenceExtractor:
@@ -144,11 +203,12 @@ class EvidenceExtractor:
         # building spaCy's Indonesian tokenizer exceptions takes seconds, the pipeline itself nothing.
         shared = _blank_indonesian()
         self.nlp: Language = Indonesian(vocab=shared.vocab, create_tokenizer=lambda _nlp: shared.tokenizer)
-        self._refs: dict[str, tuple[_Ref, ...]] = {}
+        self._refs: dict[str, tuple[EvidenceMatch, ...]] = {}
         self._pattern_ids: dict[str, str] = {}
-        self._hashtags: dict[str, _Ref] = {}
+        self._hashtags: dict[str, EvidenceMatch] = {}
         self._hashtag_terms: list[_HashtagTerm] = []
         self._patterns: list[dict[str, Any]] = []
+        self._offices: dict[str, list[tuple[EvidenceMatch, dt.date]]] = {}
         for election in self.elections:
             self._add_election(election)
         self._add_ballot_numbers()
@@ -160,8 +220,25 @@ class EvidenceExtractor:
 
     @classmethod
     def for_directory(cls, directory: Path, words: Path = DEFAULT_WORDS) -> EvidenceExtractor:
-        """The extractor for the election files in ``directory``, built once per process and directory."""
-        return _cached_extractor(directory.resolve(), words.resolve())
+        """The extractor for the valid election files in ``directory`` as they are now.
+
+        Built once per state of the directory and of the word file: a new or edited config takes effect on
+        the next call (each scan and request asks), without a restart; a broken file is left out (and
+        logged) while the others keep working.
+        """
+        catalog = current_catalog(directory)
+        words = words.resolve()
+        key = (catalog.directory, catalog.fingerprint, words, _file_stamp(words))
+        with _extractors_lock:
+            found = _extractors.get(key)
+            if found is None:
+                found = cls(catalog.elections, load_words(words))
+                _extractors[key] = found
+                while len(_extractors) > _EXTRACTORS_KEPT:
+                    _extractors.popitem(last=False)
+            else:
+                _extractors.move_to_end(key)
+            return found
 
     @classmethod
     def from_settings(cls, settings: Settings) -> EvidenceExtractor:
@@ -170,24 +247,44 @@ class EvidenceExtractor:
 
     # --- extraction ---------------------------------------------------------------------------------
 
-    def extract(self, text: str, when: dt.datetime | None = None) -> list[EvidenceSpan]:
-        """Sorted, non-overlapping evidence spans (the longest wins) with offsets into ``text``."""
+    def extract(self, text: str, when: dt.datetime | None = None,
+                regions: Sequence[str] | None = None) -> list[EvidenceSpan]:
+        """Sorted, non-overlapping evidence spans (the longest wins) with offsets into ``text``.
+
+        ``when`` is the post's time and ``regions`` the author's region chain (``netral.elections.voter_regions``)
+        when known; both only narrow which contestants an ambiguous span may mean (module docstring).
+        """
         doc = self.nlp(text)
         hashtags = dict(self._hashtag_spans(doc))
-        spans = [*doc.spans[SPANS_KEY], *hashtags]
+        ruled = list(doc.spans[SPANS_KEY])
+        offices = self._active_offices([s for s in ruled if s.label_ == _OFFICE], when)
+        spans = [*(s for s in ruled if s.label_ != _OFFICE), *hashtags]
         kept = []
         for span in sorted(filter_spans(spans), key=lambda span: span.start):
             start, end = hashtags.get(span, (span.start_char, span.end_char))
-            kept.append(_Candidate(span.label_, start, end, self._refs.get(span.id_, ())))
+            candidate = _Candidate(span.label_, start, end, self._refs.get(span.id_, ()))
+            if not _in_office(candidate, offices):
+                kept.append(candidate)
         anchors = _anchors(kept)
-        spans = []
+        out = []
         for candidate in kept:
             if candidate.label == _BLOCK or not candidate.refs:
                 continue
-            ref = self._resolve(candidate, anchors, when)
-            spans.append(EvidenceSpan(candidate.label, text[candidate.start:candidate.end], candidate.start,
-                                      candidate.end, ref.election_id, ref.contestant))
-        return sorted(spans, key=lambda span: span.start)
+            matches = self._resolve(candidate, anchors, when, regions)
+            out.append(EvidenceSpan(candidate.label, text[candidate.start:candidate.end], candidate.start,
+                                    candidate.end, matches))
+        return sorted(out, key=lambda span: span.start)
+
+    def _active_offices(self, spans: Iterable[Span], when: dt.datetime | None) -> list[_OfficeSpan]:
+        """Office titles around a name in a post written while the office lasted (none without a date)."""
+        if when is None:
+            return []
+        active = []
+        for span in spans:
+            for ref, until in self._offices.get(span.id_, []):
+                if self._by_id[ref.election_id].local_date(when) <= until:
+                    active.append(_OfficeSpan(span.start_char, span.end_char, ref, until))
+        return active
 
     def _hashtag_spans(self, doc: Doc) -> Iterable[tuple[Span, tuple[int, int]]]:
         """Campaign hashtags as spans over the tokens that hold them, with the hashtag's exact characters.
@@ -206,7 +303,7 @@ class EvidenceExtractor:
             if span is not None:
                 yield span, (match.start(), match.end())
 
-    def _hashtag_ref(self, body: str) -> _Ref | None:
+    def _hashtag_ref(self, body: str) -> EvidenceMatch | None:
         listed = self._hashtags.get(body.casefold())
         if listed is not None:
             return listed
@@ -221,25 +318,46 @@ class EvidenceExtractor:
                 return term.ref
         return None
 
-    def _resolve(self, candidate: _Candidate, anchors: list[_Candidate], when: dt.datetime | None) -> _Ref:
-        """Pick the election for an ambiguous span: the nearest unambiguous evidence, then time, then type."""
-        if len(candidate.refs) == 1:
-            return candidate.refs[0]
+    def _resolve(self, candidate: _Candidate, anchors: list[_Candidate], when: dt.datetime | None,
+                 regions: Sequence[str] | None) -> tuple[EvidenceMatch, ...]:
+        """Narrow an ambiguous span's contestants; every one still tied at the end is kept.
 
-        def rank(ref: _Ref) -> tuple[float, int, int, int]:
+        In order: the election of the nearest unambiguous span in the post; the elections whose campaign
+        contains ``when``, else whose voting day is nearest to it; the elections the author's region takes part
+        in (a step that would leave nothing is skipped: a Sleman ASN's "nomor 2" in October 2024 keeps the
+        Jawa Timur pairs rather than falling back to the finished Pilpres). Without ``when`` the election type
+        decides, after the region, as before.
+        """
+        refs = candidate.refs
+        if len(refs) == 1:
+            return refs
+
+        def nearest(ref: EvidenceMatch) -> float:
+            return min((_gap(candidate, anchor) for anchor in anchors
+                        if anchor.refs[0].election_id == ref.election_id), default=float("inf"))
+
+        def timing(ref: EvidenceMatch) -> tuple[int, int]:
             election = self._by_id[ref.election_id]
-            nearest = min((_gap(candidate, anchor) for anchor in anchors
-                           if anchor.refs[0].election_id == ref.election_id), default=float("inf"))
-            if when is None:
-                return (nearest, 0, 0, _TYPE_PRIORITY[election.type])
-            distance = abs((election.local_date(when) - election.voting_day).days)
-            return (nearest, 0 if election.in_campaign(when) else 1, distance, _TYPE_PRIORITY[election.type])
+            distance = abs((election.local_date(when) - election.voting_day).days) if when is not None else 0
+            return (0 if when is None or election.in_campaign(when) else 1, distance)
 
-        return min(candidate.refs, key=rank)
+        refs = _best(_best(refs, nearest), timing)
+        if regions:
+            refs = tuple(r for r in refs if self._by_id[r.election_id].covers(regions)) or refs
+        if when is None:
+            refs = _best(refs, lambda ref: TYPE_PRIORITY[self._by_id[ref.election_id].type])
+        # Shown nationwide elections first, then in file order: Pilgub before the Pilkada of its cities.
+        return tuple(sorted(refs, key=lambda ref: TYPE_PRIORITY[self._by_id[ref.election_id].type]))
 
     # --- pattern building ---------------------------------------------------------------------------
 
-    def _add(self, label: str, pattern: list[dict[str, Any]], ref: _Ref | None) -> None:
+    def _add(self, label: str, pattern: list[dict[str, Any]], ref: EvidenceMatch | None) -> None:
+        pattern_id = self._pattern_id(label, pattern)
+        if ref is not None and ref not in self._refs[pattern_id]:
+            self._refs[pattern_id] = (*self._refs[pattern_id], ref)
+
+    def _pattern_id(self, label: str, pattern: list[dict[str, Any]]) -> str:
+        """The id of a (label, pattern) pair; the pattern joins the ruler the first time it is seen."""
         key = json.dumps([label, pattern], sort_keys=True, ensure_ascii=False)
         pattern_id = self._pattern_ids.get(key)
         if pattern_id is None:
@@ -247,10 +365,9 @@ class EvidenceExtractor:
             self._pattern_ids[key] = pattern_id
             self._refs[pattern_id] = ()
             self._patterns.append({"label": label, "pattern": pattern, "id": pattern_id})
-        if ref is not None and ref not in self._refs[pattern_id]:
-            self._refs[pattern_id] = (*self._refs[pattern_id], ref)
+        return pattern_id
 
-    def _add_terms(self, label: str, terms: Iterable[str], ref: _Ref, case_sensitive: Iterable[str] = (),
+    def _add_terms(self, label: str, terms: Iterable[str], ref: EvidenceMatch, case_sensitive: Iterable[str] = (),
                    context_only: Iterable[str] = (), context: Sequence[str] | None = None,
                    honorific: bool = False) -> None:
         context = self.words.party_context if context is None else context
@@ -287,22 +404,24 @@ class EvidenceExtractor:
         for gesture in election.gestures:
             contestant = election.contestant_by_number(gesture.ballot_number) if gesture.ballot_number else None
             label = contestant.label if contestant else None
-            self._add_terms(GESTURE, gesture.phrases, _Ref(election.id, label))
+            self._add_terms(GESTURE, gesture.phrases, EvidenceMatch(election.id, label))
         for phrase in election.ignore_phrases:
             for pattern in self._term_patterns(phrase, case_sensitive=False):
                 self._add(_BLOCK, pattern, None)
 
     def _add_contestant(self, election: Election, contestant: Contestant) -> None:
-        ref = _Ref(election.id, contestant.label)
+        ref = EvidenceMatch(election.id, contestant.label)
         controls = {"case_sensitive": contestant.case_sensitive, "context_only": contestant.context_only}
         self._add_terms(CANDIDATE, [*contestant.names, *contestant.nicknames], ref, **controls, honorific=True)
+        for office in contestant.offices:
+            self._add_office(ref, office.titles, office.holder, office.until, set(contestant.case_sensitive))
         self._add_terms(PAIR, contestant.aliases, ref, **controls)
         self._add_terms(SLOGAN, contestant.slogans, ref, **controls)
         self._register_hashtags(contestant.hashtags, [*contestant.names, *contestant.nicknames, *contestant.aliases],
                                 ref, contestant.case_sensitive, contestant.context_only)
 
     def _add_party(self, election: Election, party: Party) -> None:
-        ref = _Ref(election.id, party.label)
+        ref = EvidenceMatch(election.id, party.label)
         abbreviation = [party.abbreviation] if party.abbreviation else []
         names = [party.name, *abbreviation, *party.aliases]
         controls = {"case_sensitive": party.case_sensitive, "context_only": party.context_only}
@@ -312,7 +431,21 @@ class EvidenceExtractor:
         self._add_terms(SLOGAN, party.slogans, ref, **controls)
         self._register_hashtags(party.hashtags, names, ref, party.case_sensitive, party.context_only)
 
-    def _register_hashtags(self, hashtags: Iterable[str], names: Iterable[str], ref: _Ref,
+    def _add_office(self, ref: EvidenceMatch, titles: Sequence[str], holders: Sequence[str], until: dt.date,
+                    case_sensitive: set[str]) -> None:
+        """"Pj Wali Kota Malang[,] [pak] Wahyu Hidayat" and "Wahyu Hidayat[,] Pj Wali Kota Malang"."""
+        comma: dict[str, Any] = {"ORTH": ",", "OP": "?"}
+        honorific: dict[str, Any] = {"LOWER": {"IN": self.words.honorifics}, "OP": "?"}
+        for title in titles:
+            for title_pattern in self._term_patterns(title, case_sensitive=False):
+                for holder in holders:
+                    for name in self._term_patterns(holder, holder in case_sensitive):
+                        for pattern in ([*title_pattern, comma, honorific, *name], [*name, comma, *title_pattern]):
+                            pattern_id = self._pattern_id(_OFFICE, pattern)
+                            if (ref, until) not in self._offices.setdefault(pattern_id, []):
+                                self._offices[pattern_id].append((ref, until))
+
+    def _register_hashtags(self, hashtags: Iterable[str], names: Iterable[str], ref: EvidenceMatch,
                            case_sensitive: Iterable[str], context_only: Iterable[str]) -> None:
         for hashtag in hashtags:
             self._hashtags.setdefault(hashtag.removeprefix("#").casefold(), ref)
@@ -327,17 +460,17 @@ class EvidenceExtractor:
                 self._hashtag_terms.append(_HashtagTerm(re.sub(r"\W|_", "", name).casefold(), False, ref))
 
     def _add_ballot_numbers(self) -> None:
-        pair_refs: dict[int, list[_Ref]] = {}
-        any_refs: dict[int, list[_Ref]] = {}
+        pair_refs: dict[int, list[EvidenceMatch]] = {}
+        any_refs: dict[int, list[EvidenceMatch]] = {}
         for election in self.elections:
             for contestant in election.contestants:
                 if contestant.ballot_number is not None:
-                    ref = _Ref(election.id, contestant.label)
+                    ref = EvidenceMatch(election.id, contestant.label)
                     pair_refs.setdefault(contestant.ballot_number, []).append(ref)
                     any_refs.setdefault(contestant.ballot_number, []).append(ref)
             for party in election.parties:
                 if party.ballot_number is not None:
-                    any_refs.setdefault(party.ballot_number, []).append(_Ref(election.id, party.label))
+                    any_refs.setdefault(party.ballot_number, []).append(EvidenceMatch(election.id, party.label))
         w = self.words
         nomor: dict[str, Any] = {"LOWER": {"IN": w.nomor}}
         dot: dict[str, Any] = {"ORTH": ".", "OP": "?"}
@@ -392,6 +525,18 @@ def _joins(pieces: Sequence[str]) -> set[str]:
     return {"".join(pieces[i:j]) for i in range(len(pieces)) for j in range(i + 1, len(pieces) + 1)}
 
 
+def _best(refs: tuple[EvidenceMatch, ...], key: Any) -> tuple[EvidenceMatch, ...]:
+    """The refs with the smallest ``key``, all of them when several tie (same-day elections stay together)."""
+    ranks = [key(ref) for ref in refs]
+    lowest = min(ranks)
+    return tuple(ref for ref, rank in zip(refs, ranks, strict=True) if rank == lowest)
+
+
+def _in_office(candidate: _Candidate, offices: Iterable[_OfficeSpan]) -> bool:
+    """Whether the span lies inside an office title of a contestant it refers to, while the office lasted."""
+    return any(o.start <= candidate.start and candidate.end <= o.end and o.ref in candidate.refs for o in offices)
+
+
 def _anchors(candidates: Iterable[_Candidate]) -> list[_Candidate]:
     """Spans that point at exactly one election; they decide where ambiguous spans near them belong."""
     return [c for c in candidates
@@ -407,9 +552,9 @@ def _blank_indonesian() -> Language:
     return spacy.blank("id")
 
 
-@lru_cache(maxsize=4)
-def _cached_extractor(directory: Path, words: Path) -> EvidenceExtractor:
-    return EvidenceExtractor(load_elections(directory), load_words(words))
+_EXTRACTORS_KEPT = 4  # directory states kept built (tests use several directories; a server uses one)
+_extractors: OrderedDict[tuple[Any, ...], EvidenceExtractor] = OrderedDict()
+_extractors_lock = threading.Lock()
 
 
 def highlight_segments(text: str, spans: Iterable[EvidenceSpan]) -> list[tuple[str, str | None]]:

@@ -6,15 +6,23 @@ seen. Replacing every span the evidence rules find by its type ("coblos [NOMOR]"
 satu putaran", "[TAGAR]") lets the model learn the pattern around a contestant instead of the names,
 and a new election's config supplies the names at inference. Masking uses exactly the evidence spans
 a reviewer sees, so what the model was given is explainable.
+
+The configured elections are read through :func:`netral.elections.current_catalog`: a masker built for a
+directory (``masker_for``) follows it, so a long-lived classifier (the web app's drivers) masks the names of
+an election added after it was loaded, and a broken file is left out instead of stopping a scan. Masking
+passes no date, so which contestant an ambiguous span means, and office titles (``offices`` in a config),
+do not change what is masked.
 """
 
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from netral.elections import Election, load_election_file, load_elections
+from netral.elections import Election, current_catalog, load_election_file
+from netral.elections.catalog import Fingerprint
 from netral.models.classifier import Backend, Classifier
 from netral.models.registry import ModelVersion
 from netral.normalise import load_lexicon
@@ -56,20 +64,56 @@ def _placeholder(label: str, span_text: str) -> str:
 
 
 class ContestantMasker:
-    """Replaces evidence spans by placeholders; built once per set of elections."""
+    """Replaces evidence spans by placeholders; built for a fixed set of elections or to follow a directory."""
 
     def __init__(self, elections: Sequence[Election]) -> None:
-        self.election_ids = tuple(e.id for e in elections)
-        self.extractor = EvidenceExtractor(elections)
+        self._set(elections)
+        self._follow: tuple[Path, tuple[Election, ...]] | None = None
+        self._stamp: Fingerprint | None = None
+        self._lock = threading.Lock()
+
+    @classmethod
+    def following(cls, directory: Path, extra: Sequence[Election] = ()) -> ContestantMasker:
+        """The valid configs of ``directory`` plus ``extra``, rebuilt when a file there is added or changed."""
+        catalog = current_catalog(directory)
+        masker = cls([*catalog.elections, *extra])
+        masker._follow, masker._stamp = (directory, tuple(extra)), catalog.fingerprint
+        return masker
+
+    def _set(self, elections: Sequence[Election]) -> None:
+        self._extractor = EvidenceExtractor(elections)
+        self._ids = tuple(e.id for e in elections)
+
+    @property
+    def extractor(self) -> EvidenceExtractor:
+        if self._follow is not None:
+            directory, extra = self._follow
+            catalog = current_catalog(directory)
+            if catalog.fingerprint != self._stamp:
+                with self._lock:
+                    if catalog.fingerprint != self._stamp:
+                        self._set([*catalog.elections, *extra])
+                        self._stamp = catalog.fingerprint
+        return self._extractor
+
+    @property
+    def election_ids(self) -> tuple[str, ...]:
+        _ = self.extractor  # brings a following masker up to date
+        return self._ids
 
     def __call__(self, text: str) -> str:
-        out = text
-        for span in sorted(self.extractor.extract(text), key=lambda s: -s.start):
-            out = out[:span.start] + _placeholder(span.label, span.text) + out[span.end:]
-        return out
+        return _mask(self.extractor, text)
 
     def mask_all(self, texts: Iterable[str]) -> list[str]:
-        return [self(t) for t in texts]
+        extractor = self.extractor  # one directory check for the whole batch
+        return [_mask(extractor, t) for t in texts]
+
+
+def _mask(extractor: EvidenceExtractor, text: str) -> str:
+    out = text
+    for span in sorted(extractor.extract(text), key=lambda s: -s.start):
+        out = out[:span.start] + _placeholder(span.label, span.text) + out[span.end:]
+    return out
 
 
 def history_elections(history_dir: Path, ids: Iterable[str]) -> list[Election]:
@@ -84,8 +128,12 @@ def history_elections(history_dir: Path, ids: Iterable[str]) -> list[Election]:
 
 
 def masker_for(elections_dir: Path, history_dir: Path, history_ids: Iterable[str]) -> ContestantMasker:
-    """The configured elections plus the named past ones: what a model masks with at training and scan."""
-    return ContestantMasker([*load_elections(elections_dir), *history_elections(history_dir, history_ids)])
+    """The configured elections plus the named past ones: what a model masks with at training and scan.
+
+    It follows ``elections_dir`` (a new config is masked without a restart); a broken file there is left out
+    and logged by the catalog, as for evidence. The past elections are fixed by the model's metadata.
+    """
+    return ContestantMasker.following(elections_dir, history_elections(history_dir, history_ids))
 
 
 def load_classifier(version: ModelVersion, settings: Settings, *, extra_history: Iterable[str] = (),

@@ -23,8 +23,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from netral.db.schema import Account, Flag, FlagScoreHistory, Post, Score
 from netral.db.types import utcnow
-from netral.elections import Election, load_elections
-from netral.pipeline.evidence import EvidenceExtractor
+from netral.elections import Election, current_catalog, voter_regions
+from netral.pipeline.evidence import TYPE_PRIORITY, EvidenceExtractor
 from netral.settings import Settings, get_settings
 from netral.vocabulary import FlagStatus
 
@@ -135,12 +135,23 @@ def pending_posts(session: Session, version: str, filt: ScanFilter) -> list[int]
 
 
 def match_election(elections: Sequence[Election], spans: Sequence[dict], when: datetime) -> Election | None:
-    """The election the evidence points at most often; else one whose campaign window covers the post."""
-    votes = Counter(s.get("election_id") for s in spans if s.get("election_id"))
+    """The election the evidence points at most often; else one whose campaign window covers the post.
+
+    A span that may mean contestants of k elections gives each 1/k of a vote, so one unambiguous name
+    outweighs a shared "nomor 2"; a tie goes by election type (pilpres, pileg, party list, pilkada) and then
+    file order. The flag's election only sets its threshold and window note; the evidence keeps every match.
+    """
+    votes: Counter[str] = Counter()
+    for span in spans:
+        ids = {m.get("election_id") for m in span.get("matches") or [span] if isinstance(m, dict)} - {None}
+        for eid in ids:
+            votes[str(eid)] += 1 / len(ids)
     by_id = {e.id: e for e in elections}
-    for eid, _ in votes.most_common():
-        if eid in by_id:
-            return by_id[eid]
+    order = {e.id: i for i, e in enumerate(elections)}
+    ranked = sorted((eid for eid in votes if eid in by_id),
+                    key=lambda eid: (-votes[eid], TYPE_PRIORITY[by_id[eid].type], order[eid]))
+    if ranked:
+        return by_id[ranked[0]]
     for e in elections:
         if e.window_note(when) is None:
             return e
@@ -179,13 +190,15 @@ def scan(
     never flagged.
 
     The evidence extractor and the elections come from the arguments, else from ``settings.elections_dir``
-    (the caller's settings; the process settings only when a caller passes neither).
+    as it is now (the caller's settings; the process settings only when a caller passes neither): a config
+    added since the last scan is used, a broken one is left out and logged. The author's unit on the roster
+    gives the region that narrows ambiguous evidence (``netral.elections.voter_regions``).
     """
     filt = filt or ScanFilter()
     if extractor is None or elections is None:
-        directory = (settings or get_settings()).elections_dir
-        extractor = extractor or EvidenceExtractor.for_directory(directory)
-        elections = list(elections) if elections is not None else load_elections(directory)
+        chosen = settings or get_settings()
+        extractor = extractor or EvidenceExtractor.for_directory(chosen.elections_dir, chosen.evidence_words)
+        elections = list(elections) if elections is not None else current_catalog(chosen.elections_dir).elections
     version = clf.name
     result = ScanResult()
     started = time.perf_counter()
@@ -196,6 +209,8 @@ def scan(
         probs = clf.probabilities([texts[i] for i in full], batch_size=batch_size)
         row_of = dict(zip(full, probs, strict=True))
         flags = {f.post_id: f for f in session.scalars(select(Flag).where(Flag.post_id.in_([p.id for p in posts])))}
+        units: dict[int, str] = {row.id: row.unit for row in session.execute(
+            select(Account.id, Account.unit).where(Account.id.in_({p.account_id for p in posts})))}
         touched: list[tuple[Flag, str]] = []
         for i, post in enumerate(posts):
             row = row_of.get(i)
@@ -207,7 +222,9 @@ def scan(
             score = float(row[0])
             cats = {c: round(float(v), 4) for c, v in zip(clf.categories, row[1:], strict=True)}
             session.add(Score(post_id=post.id, model_version=version, partisan_score=score, categories=cats))
-            flag = _apply_flag(session, post, flags.get(post.id), score, cats, clf, extractor, elections, result)
+            regions = voter_regions(units.get(post.account_id), elections)
+            flag = _apply_flag(session, post, flags.get(post.id), score, cats, clf, extractor, elections, result,
+                               regions)
             if flag is not None:
                 touched.append((flag, post.text))
         if explain and touched:
@@ -226,7 +243,7 @@ def scan(
 
 def _apply_flag(session: Session, post: Post, flag: Flag | None, score: float, cats: dict[str, float],
                 clf: Classifier, extractor: EvidenceExtractor, elections: Sequence[Election],
-                result: ScanResult) -> Flag | None:
+                result: ScanResult, regions: Sequence[str] | None = None) -> Flag | None:
     """Create or update the post's flag; returns the flag whose scores changed (for drivers), if any."""
     if flag is not None:
         if flag.status == FlagStatus.PENDING and flag.model_version != clf.name:
@@ -242,7 +259,7 @@ def _apply_flag(session: Session, post: Post, flag: Flag | None, score: float, c
     floor = min([clf.threshold, *(e.threshold for e in elections if e.threshold is not None)])
     if score < floor:  # below every threshold: no flag whatever the evidence, so no evidence to extract
         return None
-    spans = [s.to_dict() for s in extractor.extract(post.text, when=post.created_at)]
+    spans = [s.to_dict() for s in extractor.extract(post.text, when=post.created_at, regions=regions)]
     election = match_election(elections, spans, post.created_at)
     threshold = election.threshold if election is not None and election.threshold is not None else clf.threshold
     if score < threshold:
