@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, tzinfo
+from datetime import date, datetime, tzinfo
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -44,6 +44,13 @@ def fmt_date(value: datetime | None, *, tz: str | tzinfo | None = None) -> str:
 def month_label(year: int, month: int) -> str:
     """``November 2024``: a recap's period row."""
     return f"{_MONTHS[month - 1]} {year}"
+
+
+def fmt_day(value: date | None) -> str:
+    """A calendar date (an election's campaign or voting day): ``27 November 2024``."""
+    if value is None:
+        return "—"
+    return f"{value.day} {_MONTHS[value.month - 1]} {value.year}"
 
 
 def safe_url(url: str | None) -> str | None:
@@ -102,6 +109,26 @@ def segments(text: str, spans: Iterable[Any] | None) -> list[tuple[str, str | No
     except (TypeError, ValueError, KeyError, IndexError, AttributeError):
         # Evidence from an older pipeline version must never make a case unreadable.
         return _fallback_segments(text, objs)
+
+
+def span_matches(span: Any) -> list[dict[str, str | None]]:
+    """Every (election, contestant) an evidence span may mean, for the flag page and the report.
+
+    Flags written since shared ballot numbers and gestures are kept ambiguous store ``matches``; older flags
+    have one ``election_id``/``contestant`` pair. Either way the reviewer sees all candidates, never a guess.
+    """
+    if not isinstance(span, Mapping):
+        return []
+    found = span.get("matches")
+    rows = found if isinstance(found, list) and found else [span]
+    out = []
+    for row in rows:
+        if isinstance(row, Mapping):
+            election, contestant = row.get("election_id"), row.get("contestant")
+            if election is not None or contestant is not None:
+                out.append({"election_id": None if election is None else str(election),
+                            "contestant": None if contestant is None else str(contestant)})
+    return out
 
 
 def css_token(label: str | None) -> str:

@@ -52,7 +52,7 @@ _env = Environment(loader=FileSystemLoader(TEMPLATES_DIR), autoescape=select_aut
                    trim_blocks=True, lstrip_blocks=True)
 _env.filters.update(dt=present.fmt_dt, date=present.fmt_date, css_token=present.css_token,
                     evidence_label=present.evidence_label, category_label=Category.label_of,
-                    kind_label=PostKind.label_of)
+                    kind_label=PostKind.label_of, span_matches=present.span_matches)
 
 
 @dataclass(frozen=True)

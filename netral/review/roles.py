@@ -21,6 +21,7 @@ PUSH_POSTS = frozenset({Role.ANALYST, Role.ADMIN})
 MANAGE_USERS = frozenset({Role.ADMIN})
 # Exporting everything held about one ASN, and deleting posts past retention: admins only (UU PDP).
 PRIVACY = frozenset({Role.ADMIN})
+MANAGE_ELECTIONS = frozenset({Role.ADMIN})  # the election configs page (the files are edited on the server)
 
 
 def require_role(user: User, allowed: frozenset[str], what: str) -> None:

@@ -19,6 +19,7 @@ from netral.serve import (
     routes_auth,
     routes_dashboard,
     routes_docs,
+    routes_elections,
     routes_privacy,
     routes_reports,
     routes_review,
@@ -60,7 +61,7 @@ def create_app(settings: Settings | None = None, *,
     errors.install(app)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     for module in (routes_auth, routes_review, routes_reports, routes_dashboard, routes_admin, routes_privacy,
-                   routes_training, routes_api, routes_docs):
+                   routes_elections, routes_training, routes_api, routes_docs):
         app.include_router(module.router)
 
     @app.get("/healthz", include_in_schema=False)

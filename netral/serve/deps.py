@@ -46,6 +46,7 @@ def make_templates() -> Jinja2Templates:
                       lstrip_blocks=True)
     env.filters.update(dt=present.fmt_dt, date=present.fmt_date, safe_url=present.safe_url,
                        css_token=present.css_token, evidence_label=present.evidence_label,
+                       span_matches=present.span_matches, day=present.fmt_day,
                        status_label=lambda s: STATUSES.get(s, s), role_label=lambda r: ROLES.get(r, r),
                        # Stored codes (SUPPORT, share, running) are English identifiers; pages show labels.
                        category_label=Category.label_of, kind_label=PostKind.label_of,
