@@ -179,17 +179,21 @@ def test_valid_custom_config_loads(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("old", "new", "field", "message"),
     [
-        ("campaign_start: 2024-09-25", "campaign_start: 2024-13-45", "campaign_start", "date"),
-        ("campaign_start: 2024-09-25", "campaign_start: 25-09-2024", "campaign_start", "date"),
-        ("campaign_end: 2024-11-23", "campaign_end: 2024-09-01", "campaign_end", "before campaign_start"),
-        ("voting_day: 2024-11-27", "voting_day: 2024-11-20", "voting_day", "after campaign_end"),
-        ("  - ballot_number: 2", "  - ballot_number: 1", "contestants", "duplicate ballot number 1"),
-        ("    nicknames: [Cak Budi]", "    nickname: [Cak Budi]", "contestants.0.nickname", "Extra inputs"),
-        ("type: pilkada", "type: pilgub", "type", "pilkada"),
-        ("region: Kabupaten Contoh\n", "", "region", "required"),
-        ("    names: [Agus Salim, Rina Wati]", "    names: []", "contestants.1.names", "at least 1"),
+        ("campaign_start: 2024-09-25", "campaign_start: 2024-13-45", "campaign_start", "bukan tanggal yang valid"),
+        ("campaign_start: 2024-09-25", "campaign_start: 25-09-2024", "campaign_start", "tulis YYYY-MM-DD"),
+        ("campaign_end: 2024-11-23", "campaign_end: 2024-09-01", "campaign_end", "lebih awal dari campaign_start"),
+        ("voting_day: 2024-11-27", "voting_day: 2024-11-20", "voting_day", "harus sesudah campaign_end"),
+        ("  - ballot_number: 2", "  - ballot_number: 1", "contestants", "nomor urut 1 ganda"),
+        ("    nicknames: [Cak Budi]", "    nickname: [Cak Budi]", "contestants.0.nickname", "kolom tidak dikenal"),
+        ("type: pilkada", "type: pilgub", "type", "'pilkada' atau 'party_list'"),
+        ("region: Kabupaten Contoh\n", "", "region", "wajib diisi"),
+        ("    names: [Agus Salim, Rina Wati]", "    names: []", "contestants.1.names", "minimal 1 isian"),
         ("    nicknames: [Cak Budi]", "    nicknames: [Cak Budi]\n    case_sensitive: [BUDI]",
-         "contestants.0", "not one of this entry's terms"),
+         "contestants.0", "bukan salah satu istilah entri ini"),
+        ("id: pilkada-contoh-2024", "id: Pilkada Contoh", "id", "hanya huruf kecil, angka dan '-'"),
+        ("  - ballot_number: 2", "  - ballot_number: 0", "contestants.1.ballot_number", "minimal 1"),
+        ("region: Kabupaten Contoh\n", "region: Kabupaten Contoh\ntimezone: Asia/Malang\n", "timezone",
+         "zona waktu 'Asia/Malang' tidak dikenal"),
     ],
 )
 def test_bad_config_names_file_and_field(tmp_path: Path, old: str, new: str, field: str, message: str) -> None:
@@ -206,19 +210,19 @@ def test_bad_config_names_file_and_field(tmp_path: Path, old: str, new: str, fie
 
 def test_gesture_must_point_at_a_contestant(tmp_path: Path) -> None:
     write(tmp_path, VALID.replace("    ballot_number: 1\n", "    ballot_number: 7\n"))
-    with pytest.raises(ElectionConfigError, match=r"bad\.yaml: \(root\): .*ballot number 7"):
+    with pytest.raises(ElectionConfigError, match=r"bad\.yaml: \(root\): .*nomor urut 7"):
         load_elections(tmp_path)
 
 
 def test_yaml_syntax_error_names_file(tmp_path: Path) -> None:
     write(tmp_path, "id: [unclosed\nname: x\n")
-    with pytest.raises(ElectionConfigError, match=r"^bad\.yaml: \(yaml\): "):
+    with pytest.raises(ElectionConfigError, match=r"^bad\.yaml: \(yaml\): YAML tidak valid: baris 2, kolom 5: "):
         load_election_file(tmp_path / "bad.yaml")
 
 
 def test_non_mapping_file_is_rejected(tmp_path: Path) -> None:
     write(tmp_path, "- just\n- a list\n")
-    with pytest.raises(ElectionConfigError, match=r"bad\.yaml: \(root\): expected a mapping"):
+    with pytest.raises(ElectionConfigError, match=r"bad\.yaml: \(root\): isi file harus berupa pemetaan"):
         load_elections(tmp_path)
 
 
@@ -227,7 +231,7 @@ def test_unknown_party_reference_names_the_path(tmp_path: Path) -> None:
     with pytest.raises(ElectionConfigError) as caught:
         load_elections(tmp_path)
     assert caught.value.field == "contestants.0.parties.0"
-    assert "Partai Fiktif" in str(caught.value)
+    assert "partai 'Partai Fiktif' tidak dikenal" in str(caught.value)
 
 
 def test_party_reference_resolves_across_files(tmp_path: Path) -> None:
@@ -239,7 +243,7 @@ def test_party_reference_resolves_across_files(tmp_path: Path) -> None:
 def test_duplicate_election_id_across_files(tmp_path: Path) -> None:
     write(tmp_path, VALID, "a.yaml")
     write(tmp_path, VALID, "b.yaml")
-    with pytest.raises(ElectionConfigError, match=r"^b\.yaml: id: 'pilkada-contoh-2024' is already used by a\.yaml"):
+    with pytest.raises(ElectionConfigError, match=r"^b\.yaml: id: 'pilkada-contoh-2024' sudah dipakai oleh a\.yaml"):
         load_elections(tmp_path)
 
 
@@ -293,7 +297,7 @@ def test_office_holder_must_be_a_name_of_the_entry(tmp_path: Path) -> None:
     office = ("    nicknames: [Cak Budi]\n    offices:\n      - holder: [Pak Joko]\n"
               "        titles: [Pj Bupati Contoh]\n        until: 2024-08-10\n")
     write(tmp_path, VALID.replace("    nicknames: [Cak Budi]\n", office))
-    with pytest.raises(ElectionConfigError, match="holder 'Pak Joko' is not one of this entry's names"):
+    with pytest.raises(ElectionConfigError, match="holder 'Pak Joko' bukan salah satu names/nicknames"):
         load_elections(tmp_path)
     write(tmp_path, VALID.replace("    nicknames: [Cak Budi]\n", office.replace("Pak Joko", "Cak Budi")))
     [election] = load_elections(tmp_path)
@@ -343,7 +347,7 @@ def test_a_bad_file_is_reported_with_file_and_field_and_the_others_stay_usable(t
 def test_a_non_utf8_file_names_the_file(tmp_path: Path) -> None:
     (tmp_path / "latin.yaml").write_bytes("id: caf\xe9\n".encode("latin-1"))
     [error] = read_catalog(tmp_path).errors
-    assert str(error).startswith("latin.yaml: (file): not UTF-8")
+    assert str(error) == "latin.yaml: (file): bukan teks UTF-8 (byte ke-7)"
 
 
 def test_current_catalog_rereads_the_directory_only_when_it_changes(tmp_path: Path) -> None:

@@ -92,6 +92,7 @@ def test_a_new_file_shows_without_restart_and_a_bad_one_is_named(
     assert "Pilkada Contoh 2024" in html and "Budi Santoso – Siti Aminah" in html
     assert ESCAPED in html and RAW not in html  # names from a config file are text, never markup
     assert "1 file tidak valid" in html and "rusak.yaml" in html and "<code>campaign_end</code>" in html
+    assert "campaign_end 2024-08-01 lebih awal dari campaign_start 2024-09-25" in html  # the reason, in Indonesian
 
 
 def test_the_flag_page_shows_every_matching_contestant(

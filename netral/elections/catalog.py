@@ -23,6 +23,7 @@ from typing import Any
 
 import yaml
 from pydantic import ValidationError
+from pydantic_core import ErrorDetails
 
 from netral.elections.model import Election, ElectionConfigError, Party
 
@@ -50,22 +51,77 @@ def _loc(loc: tuple[int | str, ...]) -> str:
     return ".".join(str(part) for part in loc) or "(root)"
 
 
+# Indonesian for pydantic's error types (the admin reads them on the Pemilu page and in the CLI); a type not
+# listed keeps pydantic's own message. ``value_error`` carries the model's own (Indonesian) message.
+_MESSAGES: dict[str, str] = {
+    "missing": "wajib diisi",
+    "extra_forbidden": "kolom tidak dikenal (salah ketik?)",
+    "string_type": "harus berupa teks",
+    "string_too_short": "tidak boleh kosong",
+    "string_pattern_mismatch": "hanya huruf kecil, angka dan '-' (pola {pattern})",
+    "list_type": "harus berupa daftar, misalnya [a, b]",
+    "dict_type": "harus berupa pemetaan (kolom: nilai)",
+    "model_type": "harus berupa pemetaan (kolom: nilai)",
+    "model_attributes_type": "harus berupa pemetaan (kolom: nilai)",
+    "int_type": "harus berupa bilangan bulat",
+    "int_parsing": "harus berupa bilangan bulat",
+    "int_from_float": "harus berupa bilangan bulat",
+    "float_type": "harus berupa angka",
+    "float_parsing": "harus berupa angka",
+    "bool_type": "harus true atau false",
+    "bool_parsing": "harus true atau false",
+    "date_type": "bukan tanggal yang valid (tulis YYYY-MM-DD)",
+    "date_parsing": "bukan tanggal yang valid (tulis YYYY-MM-DD)",
+    "date_from_datetime_parsing": "bukan tanggal yang valid (tulis YYYY-MM-DD)",
+    "date_from_datetime_inexact": "harus tanggal saja, tanpa jam (YYYY-MM-DD)",
+    "too_short": "minimal {min_length} isian",
+    "greater_than_equal": "minimal {ge}",
+    "less_than_equal": "maksimal {le}",
+    "greater_than": "harus lebih dari {gt}",
+    "less_than": "harus kurang dari {lt}",
+    "enum": "harus salah satu dari {expected}",
+    "literal_error": "harus salah satu dari {expected}",
+}
+
+
+def _message(err: ErrorDetails) -> str:
+    ctx = err.get("ctx") or {}
+    if err["type"] == "value_error" and "error" in ctx:
+        return str(ctx["error"])
+    template = _MESSAGES.get(err["type"])
+    if template is None:
+        return str(err["msg"])
+    values = {key: str(value).replace(" or ", " atau ") for key, value in ctx.items()}
+    try:
+        return template.format(**values)
+    except (KeyError, IndexError):
+        return str(err["msg"])
+
+
+def _yaml_problem(exc: yaml.YAMLError) -> str:
+    """Where the YAML parser stopped (line and column, 1-based) and its own description of the problem."""
+    mark = getattr(exc, "problem_mark", None)
+    problem = getattr(exc, "problem", None) or str(exc)
+    where = f"baris {mark.line + 1}, kolom {mark.column + 1}: " if mark is not None else ""
+    return where + " ".join(str(problem).split())
+
+
 def load_election_file(path: Path) -> Election:
     """Parse and validate one config file."""
     try:
         raw: Any = yaml.load(path.read_text(encoding="utf-8"), Loader=_StringDateLoader)
     except UnicodeDecodeError as exc:
-        raise ElectionConfigError(path, [("(file)", f"not UTF-8 text: {exc.reason} at byte {exc.start}")]) from exc
+        raise ElectionConfigError(path, [("(file)", f"bukan teks UTF-8 (byte ke-{exc.start})")]) from exc
     except OSError as exc:
-        raise ElectionConfigError(path, [("(file)", exc.strerror or str(exc))]) from exc
+        raise ElectionConfigError(path, [("(file)", f"tidak dapat dibaca: {exc.strerror or exc}")]) from exc
     except yaml.YAMLError as exc:
-        raise ElectionConfigError(path, [("(yaml)", str(exc).replace("\n", " "))]) from exc
+        raise ElectionConfigError(path, [("(yaml)", f"YAML tidak valid: {_yaml_problem(exc)}")]) from exc
     if not isinstance(raw, dict):
-        raise ElectionConfigError(path, [("(root)", "expected a mapping of election fields")])
+        raise ElectionConfigError(path, [("(root)", "isi file harus berupa pemetaan kolom pemilu (kolom: nilai)")])
     try:
         return Election.model_validate(raw)
     except ValidationError as exc:
-        errors = [(_loc(err["loc"]), err["msg"]) for err in exc.errors()]
+        errors = [(_loc(err["loc"]), _message(err)) for err in exc.errors()]
         raise ElectionConfigError(path, errors) from exc
 
 
@@ -135,7 +191,7 @@ def read_catalog(directory: Path) -> ElectionCatalog:
             parsed.append(ConfigFile(path, None, exc))
             continue
         if election.id in seen_ids:
-            used = f"{election.id!r} is already used by {seen_ids[election.id].name}"
+            used = f"{election.id!r} sudah dipakai oleh {seen_ids[election.id].name}"
             parsed.append(ConfigFile(path, None, ElectionConfigError(path, [("id", used)])))
             continue
         seen_ids[election.id] = path
@@ -156,8 +212,8 @@ def _unknown_party(entry: ConfigFile, parties: Iterable[Party]) -> ElectionConfi
         for pi, reference in enumerate(contestant.parties):
             if not any(party.refers_to(reference) for party in known):
                 return ElectionConfigError(
-                    entry.path, [(f"contestants.{ci}.parties.{pi}", f"unknown party {reference!r}; define it in a "
-                                                                     "party_list config")])
+                    entry.path, [(f"contestants.{ci}.parties.{pi}", f"partai {reference!r} tidak dikenal; tulis "
+                                                                     "partainya di konfigurasi party_list")])
     return None
 
 

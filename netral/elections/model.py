@@ -61,7 +61,7 @@ class _Model(BaseModel):
 def _no_blank(values: list[str]) -> list[str]:
     for value in values:
         if not value:
-            raise ValueError("empty string in list")
+            raise ValueError("ada teks kosong di dalam daftar")
     return values
 
 
@@ -85,7 +85,7 @@ class _Referable(_Model):
         for value in values:
             body = value.removeprefix("#")
             if not body or not all(ch.isalnum() or ch == "_" for ch in body):
-                raise ValueError(f"{value!r} is not a hashtag (letters, digits or _ after '#')")
+                raise ValueError(f"{value!r} bukan tagar (huruf, angka atau _ setelah '#')")
         return values
 
     def terms(self) -> list[str]:
@@ -98,7 +98,7 @@ class _Referable(_Model):
         for field in ("case_sensitive", "context_only"):
             for term in getattr(self, field):
                 if term.casefold() not in known:
-                    raise ValueError(f"{field} entry {term!r} is not one of this entry's terms")
+                    raise ValueError(f"isian {field} {term!r} bukan salah satu istilah entri ini")
         return self
 
 
@@ -143,7 +143,7 @@ class Contestant(_Referable):
         for office in self.offices:
             for holder in office.holder:
                 if holder.casefold() not in people:
-                    raise ValueError(f"offices: holder {holder!r} is not one of this entry's names or nicknames")
+                    raise ValueError(f"offices: holder {holder!r} bukan salah satu names/nicknames entri ini")
         return self
 
     def terms(self) -> list[str]:
@@ -225,7 +225,7 @@ class Election(_Model):
     def _end_after_start(cls, end: dt.date, info: ValidationInfo) -> dt.date:
         start = info.data.get("campaign_start")
         if start is not None and end < start:
-            raise ValueError(f"campaign_end {end} is before campaign_start {start}")
+            raise ValueError(f"campaign_end {end} lebih awal dari campaign_start {start}")
         return end
 
     @field_validator("voting_day")
@@ -233,7 +233,7 @@ class Election(_Model):
     def _voting_after_campaign(cls, voting: dt.date, info: ValidationInfo) -> dt.date:
         end = info.data.get("campaign_end")
         if end is not None and voting <= end:
-            raise ValueError(f"voting_day {voting} must come after campaign_end {end}")
+            raise ValueError(f"voting_day {voting} harus sesudah campaign_end {end}")
         return voting
 
     @field_validator("timezone")
@@ -243,7 +243,7 @@ class Election(_Model):
             ZoneInfo(name)
         except (ZoneInfoNotFoundError, ValueError) as exc:
             if name not in INDONESIAN_ZONES:  # Indonesia's zones work even on a host without tz data
-                raise ValueError(f"unknown timezone {name!r}") from exc
+                raise ValueError(f"zona waktu {name!r} tidak dikenal") from exc
         return name
 
     @field_validator("contestants")
@@ -267,7 +267,7 @@ class Election(_Model):
     @classmethod
     def _region_parts(cls, region: str) -> str:
         if any(not part.strip() for part in region.split(",")):
-            raise ValueError(f"{region!r}: empty part between commas")
+            raise ValueError(f"{region!r}: ada bagian kosong di antara koma")
         return region
 
     @model_validator(mode="after")
@@ -275,8 +275,8 @@ class Election(_Model):
         numbers = {c.ballot_number for c in self.contestants} | {p.ballot_number for p in self.parties}
         for gesture in self.gestures:
             if gesture.ballot_number is not None and gesture.ballot_number not in numbers:
-                raise ValueError(f"gesture {gesture.phrases[0]!r} points at ballot number "
-                                 f"{gesture.ballot_number}, which no contestant has")
+                raise ValueError(f"gestur {gesture.phrases[0]!r} menunjuk nomor urut {gesture.ballot_number}, "
+                                 "yang tidak dimiliki kontestan mana pun")
         return self
 
     # --- time ---------------------------------------------------------------------------------------
@@ -353,5 +353,5 @@ def _check_unique_numbers(numbers: Iterable[int | None]) -> None:
         if number is None:
             continue
         if number in seen:
-            raise ValueError(f"duplicate ballot number {number} (entries {seen[number]} and {index})")
+            raise ValueError(f"nomor urut {number} ganda (entri {seen[number]} dan {index})")
         seen[number] = index
