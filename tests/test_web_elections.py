@@ -6,13 +6,17 @@ import shutil
 import textwrap
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from jinja2 import DictLoader, Environment
 from sqlalchemy.orm import Session, sessionmaker
 from webutil import add_account, add_flag, factory_for, login, seed_basic, settings_for, sqlite_url
 
+from netral.review import present
 from netral.review.present import span_matches
+from netral.review.reports import TEMPLATES_DIR as TEMPLATES
 from netral.serve.app import create_app
 from netral.settings import REPO_ROOT, Settings
 
@@ -136,3 +140,28 @@ def test_the_shipped_directory_is_what_the_page_reads(tmp_path: Path) -> None:
     html = _client(settings_for(url, tmp_path, elections_dir=copy), "adi").get("/admin/elections").text
     assert html.count('<section class="card" id="') == len(list(SHIPPED.glob("*.yaml")))
     factory.kw["bind"].dispose()
+
+
+def _evidence_table(template: str) -> Any:
+    """The evidence table of a report template, compiled as the report module compiles templates."""
+    source = (TEMPLATES / template).read_text(encoding="utf-8")
+    start = source.index("{% if evidence %}")
+    end = source.index("{% endif %}", source.index("Tidak ada penanda bukti otomatis", start)) + len("{% endif %}")
+    env = Environment(loader=DictLoader({"t": source[start:end]}), autoescape=True, trim_blocks=True,
+                      lstrip_blocks=True)
+    env.filters.update(evidence_label=present.evidence_label, span_matches=present.span_matches)
+    return env.get_template("t")
+
+
+def test_the_report_lists_every_match_and_old_reports_render_byte_for_byte() -> None:
+    old = [{"label": "PAIR", "text": "x", "start": 0, "end": 1, "election_id": "pilpres-2024", "contestant": "02 P"},
+           {"label": "PARTY", "text": "y", "start": 2, "end": 3, "election_id": None, "contestant": None}]
+    single = [{**old[0], "matches": [{"election_id": "pilpres-2024", "contestant": "02 P"}]}]
+    current, frozen = _evidence_table("report.html"), _evidence_table("report_v2.html")
+    for evidence in (old, single, []):  # an issued report's hash must still match when it is re-rendered
+        assert current.render(evidence=evidence) == frozen.render(evidence=evidence)
+    shared = [{"label": "BALLOT_NUMBER", "text": "nomor 2", "start": 0, "end": 7, "election_id": None,
+               "contestant": None, "matches": [{"election_id": "pilgub-jatim-2024", "contestant": "02 Khofifah"},
+                                               {"election_id": "pilkada-kota-batu-2024", "contestant": "02 Firhando"}]}]
+    html = current.render(evidence=shared)
+    assert "pilgub-jatim-2024<br>pilkada-kota-batu-2024" in html and "02 Khofifah<br>02 Firhando<br>" in html
