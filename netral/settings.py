@@ -82,6 +82,10 @@ class Settings(BaseSettings):
     retention_batch_size: int = Field(default=200, ge=1, le=10_000,
                                       description="posts deleted per purge transaction")
 
+    # Cases (after the report)
+    attachment_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1024, description="largest case attachment "
+                                      "(PDF, PNG or JPEG); one upload request is also capped by max_body_bytes")
+
     # Web
     secret_key: str = Field(default="", description="signs session cookies; at least 32 characters, "
                             "the server refuses to start without one unless dev_mode is on")
@@ -115,6 +119,11 @@ class Settings(BaseSettings):
     @property
     def base_cache_dir(self) -> Path:
         return self.data_dir / "base"
+
+    @property
+    def attachments_dir(self) -> Path:
+        """Case attachments, one file per SHA-256 (content-addressed, never overwritten with other bytes)."""
+        return self.data_dir / "attachments"
 
 
 @lru_cache(maxsize=1)

@@ -1,5 +1,6 @@
 """The domain's words, defined once: flag statuses, review stages and decisions, roles, categories,
-SKB behaviours, recap groupings, training-run states, evidence labels, post kinds and retention classes.
+SKB behaviours, recap groupings, training-run states, evidence labels, post kinds, retention classes and
+the case steps after a report.
 
 This is the bottom layer: it imports nothing from Netral. The database schema builds its CHECK
 constraints from these enums, the services validate against them, the templates and forms receive
@@ -221,3 +222,92 @@ class RetentionBasis(LabelledEnum):
     ELECTION = "election", "Akhir hari pemungutan suara pemilu"
     POST_DATE = "post_date", "Waktu unggahan"
     DISMISSAL = "dismissal", "Waktu keputusan tidak ditindaklanjuti"
+
+
+class CaseStatus(LabelledEnum):
+    """How far a case has come after its report (``cases.status``; rules in :mod:`netral.review.cases`).
+
+    The tracks (Bawaslu, PPK/BKN discipline, the ethics council) run side by side, so the status is the
+    furthest stage any of them reached, never a step back; the two closing states are final.
+    """
+
+    OPEN = "open", "Dibuka (belum diteruskan)"
+    FORWARDED = "forwarded", "Diteruskan"
+    CLARIFICATION = "clarification", "Klarifikasi ASN"
+    EXAMINATION = "examination", "Pemeriksaan (BAP)"
+    RECOMMENDATION = "recommendation", "Rekomendasi diterima"
+    SANCTIONED = "sanctioned", "Sanksi diputuskan"
+    CLOSED_PROVEN = "closed_proven", "Selesai: terbukti"
+    CLOSED_NOT_PROVEN = "closed_not_proven", "Selesai: tidak terbukti"
+
+
+CLOSED_CASE_STATUSES: tuple[CaseStatus, ...] = (CaseStatus.CLOSED_PROVEN, CaseStatus.CLOSED_NOT_PROVEN)
+
+
+class CaseStep(LabelledEnum):
+    """A recorded decision in a case (``case_steps.step``): who may record it and when is in ``review``."""
+
+    FORWARDED_BAWASLU = "forwarded_bawaslu", "Diteruskan ke Bawaslu (pelanggaran hukum pemilu)"
+    FORWARDED_DISCIPLINE = "forwarded_discipline", "Diteruskan ke PPK/BKN (disiplin ASN)"
+    HANDLING_EXTENDED = "handling_extended", "Kajian Bawaslu diperpanjang (keterangan tambahan)"
+    CLARIFICATION_INVITED = "clarification_invited", "ASN diundang/dipanggil untuk klarifikasi"
+    ASN_RESPONSE = "asn_response", "Tanggapan tertulis ASN dicatat"
+    EXAMINATION = "examination", "Pemeriksaan dan BAP dicatat"
+    RECOMMENDATION = "recommendation", "Rekomendasi diterima"
+    SANCTION = "sanction", "Sanksi diputuskan"
+    CLOSED_PROVEN = "closed_proven", "Ditutup: terbukti"
+    CLOSED_NOT_PROVEN = "closed_not_proven", "Ditutup: tidak terbukti"
+
+
+class CaseBody(LabelledEnum):
+    """The institution a step went to or came from (recipient of a letter, examiner, recommender)."""
+
+    BAWASLU = "bawaslu", "Badan Pengawas Pemilu (Bawaslu)"
+    PPK = "ppk", "Pejabat Pembina Kepegawaian (PPK)"
+    BKN = "bkn", "Badan Kepegawaian Negara (BKN)"
+    INSPEKTORAT = "inspektorat", "Inspektorat (APIP)"
+    MAJELIS_KODE_ETIK = "majelis_kode_etik", "Majelis Kode Etik"
+
+
+class Sanction(LabelledEnum):
+    """Sanctions a case can end in: PP 94/2021 Pasal 8 (sedang, berat) or a PP 42/2004 moral sanction.
+
+    Neutrality cases have no "ringan" level. PP 94/2021's sedang and berat lists and PP 42/2004's two
+    forms of moral sanction are written from the regulations' text as summarised in DESIGN.md and issue
+    13; ``other`` covers staff those regulations do not bind (PPPK contracts, non-ASN staff) and needs a
+    note saying what was decided.
+    """
+
+    MODERATE_ALLOWANCE_CUT_6M = ("moderate_allowance_cut_6m",
+                                 "Sedang (PP 94/2021): pemotongan tunjangan kinerja 25% selama 6 bulan")
+    MODERATE_ALLOWANCE_CUT_9M = ("moderate_allowance_cut_9m",
+                                 "Sedang (PP 94/2021): pemotongan tunjangan kinerja 25% selama 9 bulan")
+    MODERATE_ALLOWANCE_CUT_12M = ("moderate_allowance_cut_12m",
+                                  "Sedang (PP 94/2021): pemotongan tunjangan kinerja 25% selama 12 bulan")
+    SEVERE_DEMOTION_12M = ("severe_demotion_12m",
+                           "Berat (PP 94/2021): penurunan jabatan setingkat lebih rendah selama 12 bulan")
+    SEVERE_RELEASE_12M = ("severe_release_12m",
+                          "Berat (PP 94/2021): pembebasan dari jabatan menjadi jabatan pelaksana selama 12 bulan")
+    SEVERE_DISMISSAL = ("severe_dismissal",
+                        "Berat (PP 94/2021): pemberhentian dengan hormat tidak atas permintaan sendiri sebagai PNS")
+    MORAL_CLOSED = "moral_closed", "Sanksi moral (PP 42/2004, melalui Majelis Kode Etik): pernyataan secara tertutup"
+    MORAL_OPEN = "moral_open", "Sanksi moral (PP 42/2004, melalui Majelis Kode Etik): pernyataan secara terbuka"
+    OTHER = "other", "Sanksi lain (mis. PPPK atau non-ASN; jelaskan di catatan)"
+
+
+MORAL_SANCTIONS: tuple[Sanction, ...] = (Sanction.MORAL_CLOSED, Sanction.MORAL_OPEN)
+
+
+class AttachmentType(LabelledEnum):
+    """Media types a case attachment may have, decided from the file's first bytes, never its name."""
+
+    PDF = "application/pdf", "PDF"
+    PNG = "image/png", "Gambar PNG"
+    JPEG = "image/jpeg", "Gambar JPEG"
+
+
+class ElectionLaw(LabelledEnum):
+    """Which law sets Bawaslu's handling periods for a case: Pemilu (pilpres, pileg) or Pilkada."""
+
+    PEMILU = "pemilu", "UU 7/2017 (Pemilu)"
+    PILKADA = "pilkada", "UU 10/2016 (Pilkada)"

@@ -20,7 +20,7 @@ from webutil import add_account, add_flag, add_user, csrf_from, factory_for, log
 
 from netral import audit
 from netral.db.schema import AuditRecord, Post, Score, User
-from netral.review import decisions, privacy, queue, reports, retention
+from netral.review import cases, decisions, privacy, queue, reports, retention
 from netral.review.errors import ReviewError
 from netral.settings import Settings
 
@@ -50,7 +50,13 @@ def _seed(factory: sessionmaker[Session]) -> dict[str, int]:
         decisions.confirm(s, reported.id, rina, category="SUPPORT", behaviour="kampanye_daring",
                           reason="Ajakan mencoblos nomor urut 2 secara terbuka.", settings=Settings())
         decisions.verify(s, reported.id, sari, reason="Sesuai bukti, ajakan terbuka.")
-        reports.create_report(s, reported.id, sari)
+        report = reports.create_report(s, reported.id, sari).report
+        s.commit()
+        case = cases.case_for_report(s, report.id)
+        assert case is not None
+        # The ASN's written response is part of the case, and so of what Netral holds about them.
+        cases.add_step(s, case.id, rina, cases.StepInput("asn_response", note="Tanggapan Budi: rahasia-budi-empat"),
+                       settings=Settings())
         s.commit()
         ids = {"budi": budi.id, "other": other.id, "reported_flag": reported.id, "old_post": old.id}
     retention.purge(factory, Settings(), [], now=dt.datetime(2024, 1, 1, tzinfo=dt.UTC))
@@ -74,12 +80,17 @@ def test_export_holds_everything_about_the_person_and_nothing_about_others(facto
     assert len(doc["flags"]) == 2 and all(f["score_history"] for f in doc["flags"])
     assert {(r["reviewer"], r["decision"]) for r in doc["reviews"]} == {("rina", "confirm"), ("sari", "verify")}
     assert len(doc["reports"]) == 1 and doc["reports"][0]["created_by_username"] == "sari"
+    [case] = doc["cases"]
+    assert case["report_id"] == doc["reports"][0]["id"]
+    assert [(st["step"], st["note"], st["recorded_by_username"]) for st in case["steps"]] == [
+        ("asn_response", "Tanggapan Budi: rahasia-budi-empat", "rina")]
     actions = [a["action"] for a in doc["audit"]]
-    assert {"flag.claim", "flag.confirm", "flag.verify", "report.create", "post.purge"} <= set(actions)
+    assert {"flag.claim", "flag.confirm", "flag.verify", "report.create", "case.open", "case.step",
+            "post.purge"} <= set(actions)
     purge = next(a for a in doc["audit"] if a["action"] == "post.purge")  # ... but its hash is listed
     assert purge["entity_id"] == str(ids["old_post"]) and purge["before"]["content_sha256"] == "cd" * 32
     assert made.counts == {"handles": 1, "posts": 2, "scores": 1, "flags": 2, "reviews": 2, "reports": 1,
-                           "audit": len(doc["audit"])}
+                           "cases": 1, "audit": len(doc["audit"])}
     assert made.sha256 == hashlib.sha256(made.content).hexdigest()
     with factory() as s:
         record = s.scalars(select(AuditRecord).where(AuditRecord.action == "privacy.export")).one()

@@ -13,14 +13,19 @@ from sqlalchemy import inspect, text
 from sqlalchemy.exc import IntegrityError
 
 from netral.db.engine import make_engine
-from netral.db.schema import VOCABULARY_COLUMNS, Base
-from netral.review import decisions, queue, roles
+from netral.db.schema import VOCABULARY_COLUMNS, Base, Flag, Review, User
+from netral.review import cases, decisions, queue, roles
 from netral.vocabulary import (
     CATEGORIES,
     LABELS,
     RETENTION_OF_STATUS,
+    AttachmentType,
     Behaviour,
+    CaseBody,
+    CaseStatus,
+    CaseStep,
     Category,
+    ElectionLaw,
     ElectionType,
     EvidenceLabel,
     FlagStatus,
@@ -31,6 +36,7 @@ from netral.vocabulary import (
     RetentionClass,
     ReviewDecision,
     Role,
+    Sanction,
     TrainRunState,
 )
 
@@ -87,11 +93,17 @@ def test_service_lists_are_the_vocabulary() -> None:
     assert Role.labels() == roles.ROLES
     assert set(roles.DASHBOARD) == set(Role)
     assert ("partisan", *CATEGORIES) == LABELS and Category.values() == CATEGORIES
+    assert CaseStatus.labels() == cases.STATUSES
+    assert CaseStep.labels() == cases.STEPS
+    assert CaseBody.labels() == cases.BODIES
+    assert Sanction.labels() == cases.SANCTIONS
+    assert set(roles.CASE_STEP_ROLES) == set(CaseStep) and set(cases.STAGE_OF) == set(CaseStep)
 
 
 def test_every_member_has_an_indonesian_label_and_unique_values() -> None:
     for enum in (FlagStatus, ReviewDecision, Role, Category, Behaviour, RecapGroup, TrainRunState, EvidenceLabel,
-                 PostKind, RetentionClass, RetentionBasis, ElectionType):
+                 PostKind, RetentionClass, RetentionBasis, ElectionType, CaseStatus, CaseStep, CaseBody, Sanction,
+                 AttachmentType, ElectionLaw):
         assert issubclass(enum, LabelledEnum)
         labels = enum.labels()
         assert len(labels) == len(enum) and all(labels.values())
@@ -142,6 +154,22 @@ def test_web_forms_offer_exactly_the_vocabulary(tmp_path) -> None:  # type: igno
     assert _options(dashboard_page, "by") == list(RecapGroup.values())
     assert _options(dashboard_page, "status") == list(FlagStatus.values())
     assert _options(dashboard_page, "category") == list(Category.values())
+    supervisor = TestClient(create_app(settings_for(url, tmp_path)))
+    login(supervisor, "sari")
+    assert _options(supervisor.get("/cases").text, "status") == ["active", "closed", "all", *CaseStatus.values()]
+    with factory() as s:
+        from netral.review import reports
+
+        flag = s.get(Flag, ids["flag"])
+        assert flag is not None
+        flag.status = FlagStatus.VERIFIED
+        _raw_two_people(s, ids)
+        reports.create_report(s, ids["flag"], s.get(User, ids["sari"]))  # type: ignore[arg-type]
+        s.commit()
+    case_page = supervisor.get("/cases/1").text
+    assert _options(case_page, "body") == list(CaseBody.values())
+    assert _options(case_page, "sanction") == list(Sanction.values())
+    assert set(_options(case_page, "step")) <= set(CaseStep.values())
     factory.kw["bind"].dispose()
 
 
@@ -152,6 +180,18 @@ def test_cli_role_help_lists_the_vocabulary() -> None:
 
     out = CliRunner().invoke(app, ["user", "add", "--help"], env={"COLUMNS": "200"}).output
     assert all(role in out for role in Role.values())
+    out = CliRunner().invoke(app, ["case", "step", "--help"], env={"COLUMNS": "300"}).output
+    assert all(step in out for step in CaseStep.values())
+    assert all(body in out for body in CaseBody.values())
+    assert all(sanction in out for sanction in Sanction.values())
+
+
+def _raw_two_people(s, ids: dict[str, int]) -> None:  # type: ignore[no-untyped-def]
+    """A confirmation by one user and a verification by another, as rows (what the report trigger reads)."""
+    for who, stage, decision in (("rina", "first", "confirm"), ("tono", "second", "verify")):
+        s.add(Review(flag_id=ids["flag"], reviewer_id=ids[who], stage=stage, decision=decision,
+                     category="SUPPORT" if stage == "first" else None, reason="alasan yang cukup panjang"))
+    s.flush()
 
 
 NEW_BEHAVIOURS = ("hadir_deklarasi_kampanye", "fasilitas_negara", "lainnya")

@@ -34,6 +34,7 @@ _SUBAPPS = [
     ("netral.cli.report", "report"),
     ("netral.cli.privacy", "privacy"),
     ("netral.cli.export", "export"),
+    ("netral.cli.cases", "case"),
     ("netral.cli.demo", None),
 ]
 

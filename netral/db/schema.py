@@ -1,10 +1,11 @@
 """Relational model of Netral.
 
-The tables follow the flow ingest → score → flag → review → report. Four of them carry
-invariants that are also enforced by database triggers (migrations 0001 and 0004): ``posts`` rows
-are immutable snapshots, ``audit_log``, ``reviews`` and ``reports`` rows are append-only (TRUNCATE
-refused too), and a ``reports`` row needs a verified flag confirmed and verified by two different
-users. The one way a post (and a dismissed flag's reviews) leaves the database is the retention purge,
+The tables follow the flow ingest → score → flag → review → report. Several of them carry
+invariants that are also enforced by database triggers (migrations 0001, 0004 and 0013): ``posts`` rows
+are immutable snapshots, ``audit_log``, ``reviews``, ``reports``, ``case_steps`` and ``case_attachments``
+rows are append-only (TRUNCATE refused too), a ``reports`` row needs a verified flag confirmed and
+verified by two different users, and a ``cases`` row is never deleted nor moved to another report.
+The one way a post (and a dismissed flag's reviews) leaves the database is the retention purge,
 through a ``post_deletions`` permit (migration 0011).
 
 Columns that hold a word of the domain (a flag status, a role, a review decision, a category...) carry a
@@ -33,13 +34,18 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from netral.db.types import UTCDateTime, utcnow
 from netral.vocabulary import (
+    AttachmentType,
     Behaviour,
+    CaseBody,
+    CaseStatus,
+    CaseStep,
     Category,
     FlagStatus,
     LabelledEnum,
     ReviewDecision,
     ReviewStage,
     Role,
+    Sanction,
     TrainRunState,
 )
 
@@ -60,6 +66,11 @@ VOCABULARY_COLUMNS: tuple[tuple[str, str, type[LabelledEnum], bool], ...] = (
     ("reviews", "category", Category, True),
     ("reviews", "behaviour", Behaviour, True),
     ("train_jobs", "status", TrainRunState, False),
+    ("cases", "status", CaseStatus, False),
+    ("case_steps", "step", CaseStep, False),
+    ("case_steps", "body", CaseBody, True),
+    ("case_steps", "sanction", Sanction, True),
+    ("case_attachments", "media_type", AttachmentType, False),
 )
 
 
@@ -327,3 +338,57 @@ class TrainJob(Base):
     model_version: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[datetime | None]
+
+
+class Case(Base):
+    """What happens after a report (one case per report): forwarding, the ASN's response, BAPs, sanction.
+
+    Only ``status`` and ``updated_at`` change; the history is the append-only ``case_steps``.
+    """
+
+    __tablename__ = "cases"
+    __table_args__ = _checks("cases")
+    id: Mapped[int] = mapped_column(primary_key=True)
+    report_id: Mapped[int] = mapped_column(ForeignKey("reports.id"), unique=True)
+    status: Mapped[str] = mapped_column(String(24), default=CaseStatus.OPEN, index=True)
+    opened_at: Mapped[datetime] = mapped_column(default=utcnow)
+    opened_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    report: Mapped[Report] = relationship()
+    steps: Mapped[list[CaseStepRecord]] = relationship(order_by="CaseStepRecord.id", back_populates="case")
+
+
+class CaseStepRecord(Base):
+    """One recorded decision in a case, with its date and reference (letter, BAP or decree number)."""
+
+    __tablename__ = "case_steps"
+    __table_args__ = _checks("case_steps")
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    step: Mapped[str] = mapped_column(String(32))
+    decided_on: Mapped[date] = mapped_column(Date)  # the date on the letter or decision, not of typing it in
+    ref_number: Mapped[str] = mapped_column(String(120), default="")
+    body: Mapped[str | None] = mapped_column(String(24))
+    sanction: Mapped[str | None] = mapped_column(String(40))
+    note: Mapped[str] = mapped_column(Text, default="")
+    recorded_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
+    case: Mapped[Case] = relationship(back_populates="steps")
+    recorder: Mapped[User] = relationship()
+    attachments: Mapped[list[CaseAttachment]] = relationship(order_by="CaseAttachment.id")
+
+
+class CaseAttachment(Base):
+    """A file attached to a step; the bytes live under ``Settings.attachments_dir`` by their SHA-256."""
+
+    __tablename__ = "case_attachments"
+    __table_args__ = _checks("case_attachments")
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    step_id: Mapped[int] = mapped_column(ForeignKey("case_steps.id"), index=True)
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    media_type: Mapped[str] = mapped_column(String(40))  # sniffed from the bytes
+    size_bytes: Mapped[int]
+    original_name: Mapped[str] = mapped_column(String(200), default="")  # shown only, never used as a path
+    uploaded_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    uploaded_at: Mapped[datetime] = mapped_column(default=utcnow)

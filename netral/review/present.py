@@ -47,7 +47,7 @@ def month_label(year: int, month: int) -> str:
 
 
 def fmt_day(value: date | None) -> str:
-    """A calendar date (an election's campaign or voting day): ``27 November 2024``."""
+    """A calendar date (an election's day, a letter's date, a deadline): ``27 November 2024``."""
     if value is None:
         return "—"
     return f"{value.day} {_MONTHS[value.month - 1]} {value.year}"

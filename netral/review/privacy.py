@@ -2,8 +2,10 @@
 
 The export is what a data subject (or the institution's data-protection officer on their behalf) asks
 for: the roster entry and handles, every stored post with its text and hash, the model's scores, the
-flags with their evidence, score history and human reviews, the reports, and every audit record that
-names one of those rows or the person's NIP (which includes the hashes of posts the retention purge
+flags with their evidence, score history and human reviews, the reports, the cases that followed them
+(every step, the ASN's own responses included, and each attachment's name, type and sha256; the files
+themselves stay under ``var/attachments``), and every audit record that names one of those rows or the
+person's NIP (which includes the hashes of posts the retention purge
 deleted). It is personal data in bulk, so only an admin (or the local operator at the CLI) may make one,
 with a written reason, and the export itself is audited: who, when, why, what it counted and the
 sha256 of the document.
@@ -21,7 +23,21 @@ from sqlalchemy import String, Text, cast, or_, select
 from sqlalchemy.orm import Session
 
 from netral import audit
-from netral.db.schema import Account, AuditRecord, Base, Flag, FlagScoreHistory, Post, Report, Review, Score, User
+from netral.db.schema import (
+    Account,
+    AuditRecord,
+    Base,
+    Case,
+    CaseAttachment,
+    CaseStepRecord,
+    Flag,
+    FlagScoreHistory,
+    Post,
+    Report,
+    Review,
+    Score,
+    User,
+)
 from netral.db.types import utcnow
 from netral.review.errors import ReviewError
 from netral.review.roles import PRIVACY, require_role
@@ -70,7 +86,7 @@ def export_person(session: Session, nip: str, *, actor: User | None, reason: str
                + "\n").encode("utf-8")
     digest = hashlib.sha256(content).hexdigest()
     counts = {name: len(document[name]) for name in ("handles", "posts", "scores", "flags", "reviews", "reports",
-                                                       "audit")}
+                                                       "cases", "audit")}
     audit.append(session, actor=who, action=EXPORT_ACTION, entity="account", entity_id=account.id,
                  after={"nip": account.nip, "counts": counts, "sha256": digest}, reason=why)
     return PersonExport(account.nip, content, digest, counts)
@@ -88,6 +104,13 @@ def _collect(session: Session, account: Account) -> dict[str, Any]:
                               .where(Review.flag_id.in_(flag_ids)).order_by(Review.id)).all()
     reports = session.execute(select(Report, User.username).join(User, User.id == Report.created_by)
                               .where(Report.flag_id.in_(flag_ids)).order_by(Report.id)).all()
+    cases = list(session.scalars(select(Case).where(Case.report_id.in_(select(Report.id).where(
+        Report.flag_id.in_(flag_ids)))).order_by(Case.id)))
+    case_ids = [c.id for c in cases]
+    steps = session.execute(select(CaseStepRecord, User.username).join(User, User.id == CaseStepRecord.recorded_by)
+                            .where(CaseStepRecord.case_id.in_(case_ids)).order_by(CaseStepRecord.id)).all()
+    files = list(session.scalars(select(CaseAttachment).where(CaseAttachment.case_id.in_(case_ids))
+                                 .order_by(CaseAttachment.id)))
     return {
         "account": _row(account),
         "handles": [_row(h) for h in sorted(account.handles, key=lambda h: h.id)],
@@ -96,23 +119,29 @@ def _collect(session: Session, account: Account) -> dict[str, Any]:
         "flags": [{**_row(f), "score_history": [_row(h) for h in history if h.flag_id == f.id]} for f in flags],
         "reviews": [{**_row(r), "reviewer": name, "reviewer_role": role} for r, name, role in reviews],
         "reports": [{**_row(r), "created_by_username": name} for r, name in reports],
+        "cases": [{**_row(c), "steps": [{**_row(step), "recorded_by_username": name,
+                                         "attachments": [_row(f) for f in files if f.step_id == step.id]}
+                                        for step, name in steps if step.case_id == c.id]} for c in cases],
         "audit": [_row(a) for a in _audit_mentions(session, account)],
     }
 
 
 def _audit_mentions(session: Session, account: Account) -> list[AuditRecord]:
-    """Audit records about the account, its posts (deleted ones included, by NIP), flags and reports."""
+    """Audit records about the account, its posts (deleted ones included, by NIP), flags, reports and cases."""
     own_posts = Post.account_id == account.id
     post_ids = select(cast(Post.id, String)).where(own_posts)
     flag_ids = select(cast(Flag.id, String)).join(Post, Post.id == Flag.post_id).where(own_posts)
     report_ids = (select(cast(Report.id, String)).join(Flag, Flag.id == Report.flag_id)
                   .join(Post, Post.id == Flag.post_id).where(own_posts))
+    case_ids = (select(cast(Case.id, String)).join(Report, Report.id == Case.report_id)
+                .join(Flag, Flag.id == Report.flag_id).join(Post, Post.id == Flag.post_id).where(own_posts))
     nip = account.nip
     stmt = select(AuditRecord).where(or_(
         (AuditRecord.entity == "account") & (AuditRecord.entity_id == str(account.id)),
         (AuditRecord.entity == "post") & AuditRecord.entity_id.in_(post_ids),
         (AuditRecord.entity == "flag") & AuditRecord.entity_id.in_(flag_ids),
         (AuditRecord.entity == "report") & AuditRecord.entity_id.in_(report_ids),
+        (AuditRecord.entity == "case") & AuditRecord.entity_id.in_(case_ids),
         AuditRecord.entity_id == nip,
         cast(AuditRecord.before, Text).contains(nip),
         cast(AuditRecord.after, Text).contains(nip),

@@ -3,7 +3,8 @@
 Under PP 94/2021 a superior who receives a suspected violation must examine it, so a report is made
 only after two people agreed (see ``decisions``). The service checks the status, the role, and moves
 the flag to ``reported`` with a conditional UPDATE; the database trigger refuses a report row for any
-other flag as a last line of defence. The HTML is rendered deterministically from stored data and its
+other flag as a last line of defence. Issuing a report opens its case (``cases.open_case``) in the
+same transaction. The HTML is rendered deterministically from stored data and its
 SHA-256 is kept, so a later copy can be checked against what was issued.
 
 What the document is rendered with besides the case (letterhead, signatories, the election's time zone and
@@ -30,7 +31,7 @@ from netral.atomic import atomic_write_bytes, atomic_write_text
 from netral.db.schema import DbPolicy, Flag, Report, Review, User
 from netral.db.types import utcnow
 from netral.localtime import WIB
-from netral.review import present
+from netral.review import cases, present
 from netral.review.decisions import BEHAVIOURS, CATEGORIES, DECISIONS
 from netral.review.errors import ReviewError
 from netral.review.legal_basis import BEHAVIOUR_TRACKS, bawaslu_laws
@@ -289,6 +290,7 @@ def create_report(session: Session, flag_id: int, user: User, *, settings: Setti
                  before={"flag_id": flag_id, "status": FlagStatus.VERIFIED},
                  after={"flag_id": flag_id, "status": FlagStatus.REPORTED, "number": number,
                         "content_sha256": report.content_sha256})
+    cases.open_case(session, report, user)  # a report starts its case, in the same transaction
     return RenderedReport(report, html, b"")
 
 

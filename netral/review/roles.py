@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from netral.db.schema import User
 from netral.review.errors import ReviewError
-from netral.vocabulary import Role
+from netral.vocabulary import CaseStep, Role
 
 ROLES: dict[str, str] = Role.labels()
 
@@ -22,6 +22,28 @@ MANAGE_USERS = frozenset({Role.ADMIN})
 # Exporting everything held about one ASN, and deleting posts past retention: admins only (UU PDP).
 PRIVACY = frozenset({Role.ADMIN})
 MANAGE_ELECTIONS = frozenset({Role.ADMIN})  # the election configs page (the files are edited on the server)
+
+# Cases after the report. Everyone who works the queue may read a case (reviewers record responses and
+# BAPs in it); the admin reads but decides nothing, because that role creates accounts and a decision
+# of record should not come from the account that can make accounts.
+READ_CASES = frozenset({Role.REVIEWER, Role.SUPERVISOR, Role.ADMIN})
+_SUPERVISORS = frozenset({Role.SUPERVISOR})
+_CASE_WORKERS = frozenset({Role.REVIEWER, Role.SUPERVISOR})
+# Who may record which step: decisions that commit the institution (forwarding letters, accepting a
+# recommendation, a sanction decree, closing) are the supervisors'; recording what arrived (an
+# invitation sent, the ASN's written response, a signed BAP) is clerical work reviewers do too.
+CASE_STEP_ROLES: dict[str, frozenset[str]] = {
+    CaseStep.FORWARDED_BAWASLU: _SUPERVISORS,
+    CaseStep.FORWARDED_DISCIPLINE: _SUPERVISORS,
+    CaseStep.HANDLING_EXTENDED: _SUPERVISORS,
+    CaseStep.CLARIFICATION_INVITED: _CASE_WORKERS,
+    CaseStep.ASN_RESPONSE: _CASE_WORKERS,
+    CaseStep.EXAMINATION: _CASE_WORKERS,
+    CaseStep.RECOMMENDATION: _SUPERVISORS,
+    CaseStep.SANCTION: _SUPERVISORS,
+    CaseStep.CLOSED_PROVEN: _SUPERVISORS,
+    CaseStep.CLOSED_NOT_PROVEN: _SUPERVISORS,
+}
 
 
 def require_role(user: User, allowed: frozenset[str], what: str) -> None:

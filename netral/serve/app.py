@@ -16,7 +16,9 @@ from netral.serve import (
     errors,
     routes_admin,
     routes_api,
+    routes_api_cases,
     routes_auth,
+    routes_cases,
     routes_dashboard,
     routes_docs,
     routes_elections,
@@ -60,8 +62,8 @@ def create_app(settings: Settings | None = None, *,
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     errors.install(app)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    for module in (routes_auth, routes_review, routes_reports, routes_dashboard, routes_admin, routes_privacy,
-                   routes_elections, routes_training, routes_api, routes_docs):
+    for module in (routes_auth, routes_review, routes_reports, routes_cases, routes_dashboard, routes_admin,
+                   routes_privacy, routes_elections, routes_training, routes_api, routes_api_cases, routes_docs):
         app.include_router(module.router)
 
     @app.get("/healthz", include_in_schema=False)

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from starlette.responses import Response
 
 from netral.db.schema import User
-from netral.review import reports
+from netral.review import cases, reports
 from netral.review.errors import ReviewError
 from netral.review.roles import FIRST_REVIEW, READ_REPORTS, SECOND_REVIEW
 from netral.serve.deps import DbId, flash, get_db, render, require, settings_of
@@ -60,7 +60,8 @@ def view(request: Request, report_id: DbId, user: User = Depends(readers), db: S
     doc = reports.load_html(db, settings_of(request), report)
     creator = db.get(User, report.created_by)
     return render(request, "report_view.html", {"report": report, "intact": doc.intact, "creator": creator,
-                                                "flag": report.flag, "account": report.flag.post.account},
+                                                "flag": report.flag, "account": report.flag.post.account,
+                                                "case": cases.case_for_report(db, report.id)},
                   user=user)
 
 
