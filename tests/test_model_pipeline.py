@@ -294,9 +294,14 @@ def test_scan_killed_midway_then_rerun_has_no_duplicates_and_no_losses(trained, 
         assert len(flags) == 17 and len({f.post_id for f in flags}) == 17
         with_gesture = [f for f in flags if any(e["label"] == "GESTURE" for e in f.evidence)]
         assert with_gesture, "sample posts with 'salam dua jari' must carry GESTURE evidence"
-        malang = [f for f in flags if f.election == "pilkada-kota-malang-2024"]
+        # "nomor urut 2 Pilwali Malang" in November 2024: ballot number 2 of four elections held that day; the
+        # flag shows every one (the Kota Malang pair among them) instead of guessing (issue 13).
+        malang = [f for f in flags for e in f.evidence
+                  if any(m["election_id"] == "pilkada-kota-malang-2024" for m in e.get("matches", []))]
+        assert malang and all(len(e["matches"]) == 4 for f in malang for e in f.evidence
+                              if e["label"] == "BALLOT_NUMBER")
         pre = [f for f in flags if f.window_note and "sebelum" in f.window_note]
-        assert malang and pre  # a Pilkada post is matched; a pre-campaign post is flagged with its window
+        assert pre  # a pre-campaign post is flagged with its window
         assert any(f.drivers for f in flags)
 
 

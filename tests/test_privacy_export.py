@@ -121,7 +121,7 @@ def test_export_refusals_write_no_audit_record(factory: sessionmaker[Session]) -
 
 def test_cli_export_writes_the_file_atomically_and_audits_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from netral.cli import app
-    from netral.db.engine import get_engine
+    from netral.db.engine import clear_engines
     from netral.settings import get_settings
 
     url = sqlite_url(tmp_path)
@@ -154,7 +154,7 @@ def test_cli_export_writes_the_file_atomically_and_audits_it(tmp_path: Path, mon
             assert s.scalar(select(func.count()).select_from(AuditRecord)) == count
     finally:
         factory.kw["bind"].dispose()
-        get_engine.cache_clear()
+        clear_engines()
         get_settings.cache_clear()
 
 

@@ -334,7 +334,7 @@ def test_a_permit_must_be_used_in_its_own_transaction(factory: sessionmaker[Sess
 
 def test_cli_purge_dry_run_then_purge_then_audit_verify(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from netral.cli import app
-    from netral.db.engine import get_engine, upgrade
+    from netral.db.engine import clear_engines, upgrade
     from netral.settings import get_settings
 
     url = f"sqlite:///{tmp_path / 'netral.db'}"
@@ -376,7 +376,7 @@ def test_cli_purge_dry_run_then_purge_then_audit_verify(tmp_path: Path, monkeypa
         assert broken.exit_code == 1 and "broken.yaml" in broken.output
     finally:
         factory.kw["bind"].dispose()
-        get_engine.cache_clear()
+        clear_engines()
         get_settings.cache_clear()
 
 

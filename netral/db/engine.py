@@ -39,9 +39,23 @@ def make_engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True)
 
 
-@lru_cache(maxsize=8)
 def get_engine(url: str | None = None) -> Engine:
-    return make_engine(url or get_settings().db_url)
+    """The engine for ``url``, else for the current settings' database; one engine per URL per process.
+
+    The cache is keyed by the resolved URL: keyed by ``None``, it once kept handing out the engine of
+    whatever database the settings named on the first call, after the settings had changed.
+    """
+    return _engine_for(url or get_settings().db_url)
+
+
+@lru_cache(maxsize=8)
+def _engine_for(url: str) -> Engine:
+    return make_engine(url)
+
+
+def clear_engines() -> None:
+    """Forget the cached engines (tests that point the settings at another database)."""
+    _engine_for.cache_clear()
 
 
 def session_factory(url: str | None = None) -> sessionmaker[Session]:
