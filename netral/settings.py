@@ -84,7 +84,8 @@ class Settings(BaseSettings):
 
     # Cases (after the report)
     attachment_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1024, description="largest case attachment "
-                                      "(PDF, PNG or JPEG); one upload request is also capped by max_body_bytes")
+                                      "(PDF, PNG or JPEG) or complaint screenshot (PNG or JPEG); one upload "
+                                      "request is also capped by max_body_bytes")
 
     # Web
     secret_key: str = Field(default="", description="signs session cookies; at least 32 characters, "
@@ -122,7 +123,8 @@ class Settings(BaseSettings):
 
     @property
     def attachments_dir(self) -> Path:
-        """Case attachments, one file per SHA-256 (content-addressed, never overwritten with other bytes)."""
+        """Case attachments and complaint screenshots, one file per SHA-256 (content-addressed, never
+        overwritten with other bytes)."""
         return self.data_dir / "attachments"
 
 

@@ -1,6 +1,6 @@
-"""The domain's words, defined once: flag statuses, review stages and decisions, roles, categories,
-SKB behaviours, recap groupings, training-run states, evidence labels, post kinds, retention classes and
-the case steps after a report.
+"""The domain's words, defined once: flag statuses and sources, review stages and decisions, roles,
+categories, SKB behaviours, recap groupings, training-run states, evidence labels, post kinds, retention
+classes, the case steps after a report, employment types and complaint sources.
 
 This is the bottom layer: it imports nothing from Netral. The database schema builds its CHECK
 constraints from these enums, the services validate against them, the templates and forms receive
@@ -182,7 +182,8 @@ class ElectionType(LabelledEnum):
 
 
 class PostKind(LabelledEnum):
-    """What an ingested item is on its platform (``posts.kind``)."""
+    """What a stored item is (``posts.kind``): an ingested item as it was on its platform, or the
+    snapshot of a complaint (``COMPLAINT``), which only the complaint service writes."""
 
     POST = "post", "Unggahan"
     REPLY = "reply", "Balasan"
@@ -190,6 +191,38 @@ class PostKind(LabelledEnum):
     SHARE = "share", "Dibagikan ulang"
     QUOTE = "quote", "Kutipan"
     LIKE = "like", "Tanda suka"
+    COMPLAINT = "complaint", "Pengaduan"
+
+
+# What a source may hand in: a complaint snapshot never arrives through ingestion (file, API, scraper).
+INGESTIBLE_KINDS: tuple[PostKind, ...] = tuple(k for k in PostKind if k is not PostKind.COMPLAINT)
+
+
+class FlagSource(LabelledEnum):
+    """Where a flag in the review queue came from (``flags.source``): both follow the same four-eyes path."""
+
+    MODEL = "model", "Pemindaian model"
+    COMPLAINT = "complaint", "Pengaduan"
+
+
+class ComplaintSource(LabelledEnum):
+    """Who brought a complaint (pengaduan) to the inspectorate (``complaints.source``)."""
+
+    PUBLIC = "public", "Masyarakat"
+    BAWASLU = "bawaslu", "Bawaslu"
+    SUPERIOR = "superior", "Atasan langsung/pimpinan"
+
+
+class EmploymentType(LabelledEnum):
+    """An account's employment relation (``accounts.employment_type``); it decides which number identifies them.
+
+    PNS carry an 18-digit NIP, PPPK an 18-digit NI PPPK laid out differently (``netral.pipeline.roster``),
+    non-ASN staff (honorer/PPNPN, bound by SE MenPANRB 01/2023) no national number at all.
+    """
+
+    PNS = "pns", "PNS"
+    PPPK = "pppk", "PPPK"
+    NON_ASN = "non_asn", "Non-ASN (honorer/PPNPN)"
 
 
 class RetentionClass(LabelledEnum):

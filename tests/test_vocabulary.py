@@ -14,9 +14,10 @@ from sqlalchemy.exc import IntegrityError
 
 from netral.db.engine import make_engine
 from netral.db.schema import VOCABULARY_COLUMNS, Base, Flag, Review, User
-from netral.review import cases, decisions, queue, roles
+from netral.review import cases, complaints, decisions, queue, roles
 from netral.vocabulary import (
     CATEGORIES,
+    INGESTIBLE_KINDS,
     LABELS,
     RETENTION_OF_STATUS,
     AttachmentType,
@@ -25,9 +26,12 @@ from netral.vocabulary import (
     CaseStatus,
     CaseStep,
     Category,
+    ComplaintSource,
     ElectionLaw,
     ElectionType,
+    EmploymentType,
     EvidenceLabel,
+    FlagSource,
     FlagStatus,
     LabelledEnum,
     PostKind,
@@ -91,7 +95,11 @@ def test_service_lists_are_the_vocabulary() -> None:
     assert Behaviour.labels() == decisions.BEHAVIOURS
     assert ReviewDecision.labels() == decisions.DECISIONS
     assert Role.labels() == roles.ROLES
+    assert FlagSource.labels() == queue.SOURCES
+    assert ComplaintSource.labels() == complaints.SOURCES
     assert set(roles.DASHBOARD) == set(Role)
+    # A complaint snapshot is written by the complaint service only, never handed in by a source.
+    assert PostKind.COMPLAINT not in INGESTIBLE_KINDS and set(INGESTIBLE_KINDS) | {PostKind.COMPLAINT} == set(PostKind)
     assert ("partisan", *CATEGORIES) == LABELS and Category.values() == CATEGORIES
     assert CaseStatus.labels() == cases.STATUSES
     assert CaseStep.labels() == cases.STEPS
@@ -103,11 +111,13 @@ def test_service_lists_are_the_vocabulary() -> None:
 def test_every_member_has_an_indonesian_label_and_unique_values() -> None:
     for enum in (FlagStatus, ReviewDecision, Role, Category, Behaviour, RecapGroup, TrainRunState, EvidenceLabel,
                  PostKind, RetentionClass, RetentionBasis, ElectionType, CaseStatus, CaseStep, CaseBody, Sanction,
-                 AttachmentType, ElectionLaw):
+                 AttachmentType, ElectionLaw, FlagSource, ComplaintSource, EmploymentType):
         assert issubclass(enum, LabelledEnum)
         labels = enum.labels()
         assert len(labels) == len(enum) and all(labels.values())
-        assert all(label.casefold() != value.casefold() for value, label in labels.items()), enum
+        # Proper names and acronyms (Bawaslu, PNS, PPPK) read the same in both languages.
+        assert all(label.casefold() != value.casefold() or value in {"bawaslu", "pns", "pppk"}
+                   for value, label in labels.items()), enum
     assert FlagStatus.label_of("pending") == "Menunggu tinjauan"
     assert FlagStatus.label_of("unknown") == "unknown"  # an old value is shown, never a crash
 
@@ -142,6 +152,8 @@ def test_web_forms_offer_exactly_the_vocabulary(tmp_path) -> None:  # type: igno
     queue_page = client.get("/queue?status=all").text
     assert _options(queue_page, "status") == ["open", "all", *FlagStatus.values()]  # two filters, then each status
     assert _options(queue_page, "category") == list(Category.values())
+    assert _options(queue_page, "source") == list(FlagSource.values())
+    assert _options(client.get("/complaints").text, "source") == list(ComplaintSource.values())
     client.post(f"/flags/{ids['flag']}/claim", data={"csrf_token": re.findall(
         r'name="csrf_token" value="([^"]+)"', client.get(f"/flags/{ids['flag']}").text)[0]})
     flag_page = client.get(f"/flags/{ids['flag']}").text

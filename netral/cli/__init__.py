@@ -35,6 +35,7 @@ _SUBAPPS = [
     ("netral.cli.privacy", "privacy"),
     ("netral.cli.export", "export"),
     ("netral.cli.cases", "case"),
+    ("netral.cli.complaint", "complaint"),
     ("netral.cli.demo", None),
 ]
 

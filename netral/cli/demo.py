@@ -43,7 +43,7 @@ def demo(
         print_rejections(roster.rejections)
         for acc in list_accounts(session):
             handles = ", ".join(f"{h.platform}:@{h.handle}" for h in acc.handles)
-            console.print(f"  {acc.nip}  {acc.name:<16} {acc.unit:<45} {handles}")
+            console.print(f"  {acc.identifier:<18}  {acc.name:<16} {acc.unit:<45} {handles}")
     console.print(f"Daftar ASN: {roster.created} baru, {roster.updated} diperbarui, {roster.unchanged} tetap")
 
     console.rule("3. Impor unggahan contoh")

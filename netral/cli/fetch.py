@@ -17,7 +17,7 @@ from tqdm import tqdm
 
 from netral.cli.common import console, err_console, factory, fail, print_rejections
 from netral.cli.ingest import print_summary  # same wording as `netral ingest`, on purpose
-from netral.db.schema import Handle
+from netral.db.schema import Account, Handle
 from netral.pipeline.roster import PLATFORM_ALIASES
 from netral.pipeline.sources import ingest_source
 from netral.pipeline.sources.snscrape_source import (
@@ -67,10 +67,14 @@ def fetch(
     sessions = factory()
     # Scraping a non-roster account is already processing out of scope (UU PDP), so refuse before any request.
     with sessions() as s:
-        listed = s.scalar(select(Handle.id).where(Handle.platform == name, Handle.handle == source.target))
+        listed = s.scalar(select(Account.active).join(Handle, Handle.account_id == Account.id)
+                          .where(Handle.platform == name, Handle.handle == source.target))
     if listed is None:
         raise fail(f"{name}:{source.target} tidak ada di daftar ASN; Netral hanya mengambil akun ASN terdaftar "
                    "(tambahkan lewat `netral roster import`).", code=2)
+    if not listed:
+        raise fail(f"{name}:{source.target} milik akun di daftar ASN yang dinonaktifkan; unggahan barunya tidak "
+                   "diambil.", code=2)
 
     with tqdm(total=limit, desc=source.name, unit="unggahan", leave=False) as bar:
         run = ingest_source(sessions, source, on_record=lambda _: bar.update(1))

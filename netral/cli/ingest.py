@@ -17,6 +17,9 @@ def print_summary(label: str, result: IngestResult) -> None:
         f"{result.not_on_roster} ditolak karena bukan akun di daftar ASN (tidak disimpan), "
         f"{len(result.rejections)} entri tidak valid"
     )
+    if result.deactivated:
+        console.print(f"  {result.deactivated} di antaranya dari akun di daftar ASN yang dinonaktifkan "
+                      "(tidak disimpan)")
     if result.changed_duplicates:
         console.print(f"  {result.changed_duplicates} unggahan yang sudah ada berbeda isinya; "
                       "salinan lama dipertahankan")

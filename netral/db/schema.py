@@ -1,12 +1,12 @@
 """Relational model of Netral.
 
 The tables follow the flow ingest → score → flag → review → report. Several of them carry
-invariants that are also enforced by database triggers (migrations 0001, 0004 and 0013): ``posts`` rows
-are immutable snapshots, ``audit_log``, ``reviews``, ``reports``, ``case_steps`` and ``case_attachments``
-rows are append-only (TRUNCATE refused too), a ``reports`` row needs a verified flag confirmed and
-verified by two different users, and a ``cases`` row is never deleted nor moved to another report.
-The one way a post (and a dismissed flag's reviews) leaves the database is the retention purge,
-through a ``post_deletions`` permit (migration 0011).
+invariants that are also enforced by database triggers (migrations 0001, 0004, 0013 and 0014): ``posts``
+rows are immutable snapshots, ``audit_log``, ``reviews``, ``reports``, ``case_steps``, ``case_attachments``
+and ``complaints`` rows are append-only (TRUNCATE refused too), a ``reports`` row needs a verified flag
+confirmed and verified by two different users, and a ``cases`` row is never deleted nor moved to another
+report. The one way a post (and a dismissed flag's reviews, or a dismissed complaint) leaves the database
+is the retention purge, through a ``post_deletions`` permit (migrations 0011 and 0014).
 
 Columns that hold a word of the domain (a flag status, a role, a review decision, a category...) carry a
 CHECK constraint generated from :mod:`netral.vocabulary`, so the database refuses a value the code does
@@ -40,6 +40,9 @@ from netral.vocabulary import (
     CaseStatus,
     CaseStep,
     Category,
+    ComplaintSource,
+    EmploymentType,
+    FlagSource,
     FlagStatus,
     LabelledEnum,
     ReviewDecision,
@@ -60,6 +63,9 @@ def one_of(column: str, enum: type[LabelledEnum], *, nullable: bool = False) -> 
 # (table, column, enum, nullable): every vocabulary-backed column, for the schema and the drift test.
 VOCABULARY_COLUMNS: tuple[tuple[str, str, type[LabelledEnum], bool], ...] = (
     ("flags", "status", FlagStatus, False),
+    ("flags", "source", FlagSource, False),
+    ("accounts", "employment_type", EmploymentType, False),
+    ("complaints", "source", ComplaintSource, False),
     ("users", "role", Role, False),
     ("reviews", "stage", ReviewStage, False),
     ("reviews", "decision", ReviewDecision, False),
@@ -84,19 +90,41 @@ class Base(DeclarativeBase):
 
 
 class Account(Base):
-    """An ASN on the roster; only their handles are in scope."""
+    """A person on the roster (PNS, PPPK or non-ASN staff); only their handles are in scope.
+
+    PNS and PPPK are identified by their 18-digit national number (``nip``: the NIP, or the NI PPPK);
+    non-ASN staff have none and are identified by ``employee_number``, the institution's own staff
+    number (never a NIK). A deactivated account stays, with its stored posts, but its new posts are
+    refused at ingestion like those of someone not on the roster.
+    """
 
     __tablename__ = "accounts"
+    __table_args__ = _checks("accounts")
     id: Mapped[int] = mapped_column(primary_key=True)
-    nip: Mapped[str] = mapped_column(String(18), unique=True)
+    nip: Mapped[str | None] = mapped_column(String(18), unique=True)
+    employee_number: Mapped[str | None] = mapped_column(String(64), unique=True)
+    employment_type: Mapped[str] = mapped_column(String(16), default=EmploymentType.PNS)
     name: Mapped[str] = mapped_column(String(200))
     unit: Mapped[str] = mapped_column(String(200), index=True)
     position: Mapped[str] = mapped_column(String(200), default="")
-    birth_date: Mapped[date] = mapped_column(Date)
-    appointed: Mapped[date] = mapped_column(Date)
+    rank_grade: Mapped[str] = mapped_column(String(100), default="")  # pangkat/golongan as the roster writes it
+    superior_nip: Mapped[str | None] = mapped_column(String(18))  # atasan langsung
+    ppk: Mapped[str] = mapped_column(String(200), default="")  # Pejabat Pembina Kepegawaian
+    # Read from the number: PNS birth date and TMT month; PPPK birth date and 1 January of the appointment
+    # year (the NI PPPK carries the year only); None for non-ASN staff.
+    birth_date: Mapped[date | None] = mapped_column(Date)
+    appointed: Mapped[date | None] = mapped_column(Date)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    deactivated_at: Mapped[datetime | None]
+    deactivation_reason: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     handles: Mapped[list[Handle]] = relationship(back_populates="account", cascade="all, delete-orphan")
+
+    @property
+    def identifier(self) -> str:
+        """The number people know this person by: NIP / NI PPPK, else the staff number."""
+        return self.nip or self.employee_number or f"#{self.id}"
 
 
 class Handle(Base):
@@ -164,6 +192,9 @@ class Flag(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     post_id: Mapped[int] = mapped_column(ForeignKey("posts.id"), unique=True)
     status: Mapped[str] = mapped_column(String(24), default=FlagStatus.PENDING, index=True)
+    # ``complaint`` flags come from a recorded complaint, not the model: their model fields stay empty
+    # ("" and 0.0) and the scan never re-scores them.
+    source: Mapped[str] = mapped_column(String(16), default=FlagSource.MODEL)
     model_version: Mapped[str] = mapped_column(String(64))
     threshold: Mapped[float] = mapped_column(Float)
     partisan_score: Mapped[float] = mapped_column(Float, index=True)
@@ -182,6 +213,7 @@ class Flag(Base):
     post: Mapped[Post] = relationship()
     history: Mapped[list[FlagScoreHistory]] = relationship(order_by="FlagScoreHistory.id")
     reviews: Mapped[list[Review]] = relationship(order_by="Review.id")
+    complaint: Mapped[Complaint | None] = relationship(back_populates="flag", uselist=False)
 
 
 class FlagScoreHistory(Base):
@@ -279,6 +311,36 @@ class Report(Base):
     # NULL for reports issued before that revision.
     issued_with: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     flag: Mapped[Flag] = relationship()
+
+
+class Complaint(Base):
+    """A complaint (pengaduan) recorded by staff about a rostered person; append-only (migration 0014).
+
+    The complaint's own text and link are stored as a post (``post_id``, kind ``complaint``) so its
+    flag enters the same queue, review path and report as a model flag and the snapshot is immutable
+    like any post. A screenshot is kept on disk by its SHA-256 (``netral.review.attachments``, shared with case
+    attachments).
+    """
+
+    __tablename__ = "complaints"
+    __table_args__ = _checks("complaints")
+    id: Mapped[int] = mapped_column(primary_key=True)
+    flag_id: Mapped[int] = mapped_column(ForeignKey("flags.id"), unique=True)
+    post_id: Mapped[int] = mapped_column(ForeignKey("posts.id"), unique=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
+    source: Mapped[str] = mapped_column(String(16))
+    complainant: Mapped[str] = mapped_column(String(200), default="")  # optional: the public may stay anonymous
+    link: Mapped[str] = mapped_column(Text, default="")
+    description: Mapped[str] = mapped_column(Text)
+    screenshot_sha256: Mapped[str | None] = mapped_column(String(64))
+    screenshot_type: Mapped[str | None] = mapped_column(String(32))
+    screenshot_bytes: Mapped[int | None]
+    received_at: Mapped[datetime]
+    recorded_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    flag: Mapped[Flag] = relationship(back_populates="complaint")
+    post: Mapped[Post] = relationship()
+    recorder: Mapped[User] = relationship()
 
 
 class AuditRecord(Base):

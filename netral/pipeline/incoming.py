@@ -24,7 +24,7 @@ from pydantic_core import ErrorDetails
 from netral.localtime import zone
 from netral.pipeline.roster import normalise_handle, normalise_platform
 from netral.settings import Settings
-from netral.vocabulary import PostKind
+from netral.vocabulary import INGESTIBLE_KINDS, PostKind
 
 REQUIRED = ("platform", "post_id", "author", "created_at", "text")
 FIELDS = (*REQUIRED, "url", "kind")
@@ -108,9 +108,9 @@ class IncomingPost(BaseModel):
     text: str = Field(description="isi unggahan, tidak kosong, paling banyak NETRAL_MAX_TEXT_CHARS karakter")
     url: str = Field(default="", description="tautan http(s) ke unggahan asli", max_length=MAX_URL_CHARS)
     kind: str = Field(default=PostKind.POST.value,
-                      description="jenis unggahan: " + ", ".join(f"{k} ({v.lower()})"
-                                                                 for k, v in PostKind.labels().items()),
-                      json_schema_extra={"enum": list(PostKind.values())})
+                      description="jenis unggahan: " + ", ".join(f"{k.value} ({k.label.lower()})"
+                                                                 for k in INGESTIBLE_KINDS),
+                      json_schema_extra={"enum": [k.value for k in INGESTIBLE_KINDS]})
 
     @field_validator("platform", "post_id", "author", "text", "url", "kind", mode="before")
     @classmethod
@@ -174,8 +174,10 @@ class IncomingPost(BaseModel):
             return PostKind.POST.value
         if isinstance(value, str):
             kind = value.strip().lower()
-            if kind not in PostKind.values():
-                raise ValueError(f"jenis tidak dikenal: {kind!r} (pilihan: {', '.join(sorted(PostKind.values()))})")
+            allowed = [k.value for k in INGESTIBLE_KINDS]
+            if kind not in allowed:
+                # "complaint" included: a complaint snapshot is written by the complaint service only.
+                raise ValueError(f"jenis tidak dikenal: {kind!r} (pilihan: {', '.join(sorted(allowed))})")
             return kind
         return value
 

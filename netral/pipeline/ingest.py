@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from netral import audit
 from netral.db.engine import ensure_transaction
-from netral.db.schema import Handle, IngestRun, Post
+from netral.db.schema import Account, Handle, IngestRun, Post
 from netral.db.types import utcnow
 from netral.pipeline.incoming import REQUIRED, IncomingPost, RecordError, parse_post
 from netral.pipeline.textio import Rejection, iter_text_lines
@@ -45,7 +45,10 @@ class IngestResult:
     stored: int = 0
     duplicates: int = 0
     changed_duplicates: int = 0
+    # Out of scope, counted and never stored: authors not on the roster, and (``deactivated``, a part of
+    # this count) authors whose roster account is deactivated.
     not_on_roster: int = 0
+    deactivated: int = 0
     rejections: list[Rejection] = field(default_factory=list)
 
     @property
@@ -57,17 +60,19 @@ class IngestResult:
         self.duplicates += other.duplicates
         self.changed_duplicates += other.changed_duplicates
         self.not_on_roster += other.not_on_roster
+        self.deactivated += other.deactivated
         self.rejections += other.rejections
 
 
 def _store_batch(session: Session, batch: list[tuple[int, IncomingPost]], source: str, result: IngestResult) -> None:
     keys = {(p.platform, p.author) for _, p in batch}
     handle_rows = session.execute(
-        select(Handle.platform, Handle.handle, Handle.account_id).where(
-            tuple_(Handle.platform, Handle.handle).in_(keys)
-        )
+        select(Handle.platform, Handle.handle, Handle.account_id, Account.active)
+        .join(Account, Account.id == Handle.account_id)
+        .where(tuple_(Handle.platform, Handle.handle).in_(keys))
     ).all()
-    owners = {(r.platform, r.handle): r.account_id for r in handle_rows}
+    owners = {(r.platform, r.handle): r.account_id for r in handle_rows if r.active}
+    inactive = {(r.platform, r.handle) for r in handle_rows if not r.active}
     ids = {(p.platform, p.post_id) for _, p in batch}
     existing = {
         (r.platform, r.post_id): r.content_sha256
@@ -78,8 +83,10 @@ def _store_batch(session: Session, batch: list[tuple[int, IncomingPost]], source
     for _, post in batch:
         account_id = owners.get((post.platform, post.author))
         if account_id is None:
-            # Out of scope: counted, never stored (not even the text).
+            # Out of scope: counted, never stored (not even the text). A deactivated account is out of
+            # scope for new posts; the posts stored while it was active stay.
             result.not_on_roster += 1
+            result.deactivated += (post.platform, post.author) in inactive
             continue
         digest = post.content_sha256()
         key = (post.platform, post.post_id)
@@ -215,6 +222,8 @@ def _log_run(target: Session | sessionmaker[Session], source: str, result: Inges
     invalid = len(result.rejections) + extra_invalid
     counts: dict[str, object] = {"stored": result.stored, "duplicates": result.duplicates,
                                  "not_on_roster": result.not_on_roster, "invalid": invalid}
+    if result.deactivated:
+        counts["deactivated"] = result.deactivated
     if error:
         counts["error"] = error
 

@@ -26,7 +26,7 @@ from netral.db.types import utcnow
 from netral.elections import Election, current_catalog, voter_regions
 from netral.pipeline.evidence import TYPE_PRIORITY, EvidenceExtractor
 from netral.settings import Settings, get_settings
-from netral.vocabulary import FlagStatus
+from netral.vocabulary import FlagSource, FlagStatus, PostKind
 
 if TYPE_CHECKING:  # torch is imported only where a model is actually used
     from netral.models.classifier import Classifier
@@ -81,8 +81,10 @@ class ScanResult:
 
 
 def _pending_query(version: str, filt: ScanFilter) -> Select[tuple[Post]]:
+    """Posts ``version`` has not scored. Complaint snapshots are not posts of the ASN (they hold what a
+    complainant wrote) and already have their flag, so the model never scores them."""
     scored = select(Score.id).where(and_(Score.post_id == Post.id, Score.model_version == version)).exists()
-    stmt = select(Post).where(~scored)
+    stmt = select(Post).where(~scored, Post.kind != PostKind.COMPLAINT)
     if filt.unit or filt.platform:
         stmt = stmt.join(Account, Account.id == Post.account_id)
     if filt.since:
@@ -246,6 +248,8 @@ def _apply_flag(session: Session, post: Post, flag: Flag | None, score: float, c
                 result: ScanResult, regions: Sequence[str] | None = None) -> Flag | None:
     """Create or update the post's flag; returns the flag whose scores changed (for drivers), if any."""
     if flag is not None:
+        if flag.source != FlagSource.MODEL:
+            return None  # a complaint's flag carries no model score to refresh
         if flag.status == FlagStatus.PENDING and flag.model_version != clf.name:
             session.add(FlagScoreHistory(flag_id=flag.id, model_version=flag.model_version,
                                          threshold=flag.threshold, partisan_score=flag.partisan_score,

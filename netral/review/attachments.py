@@ -1,4 +1,5 @@
-"""Case attachments (lampiran): what may be uploaded, where the bytes live, how they are read back.
+"""Case attachments (lampiran) and complaint screenshots: what may be uploaded, where the bytes live, how
+they are read back.
 
 An attachment is evidence of a decision (a forwarding letter, a signed BAP, a decree, the ASN's written
 response), so it is kept exactly as received and can be checked later: its SHA-256 is stored with the
@@ -119,13 +120,18 @@ def store(root: Path, checked: CheckedFile) -> Path:
 
 def load(root: Path, attachment: CaseAttachment) -> bytes:
     """The stored bytes, checked against the hash recorded with the step."""
+    return load_hash(root, attachment.sha256, f"berkas lampiran #{attachment.id}")
+
+
+def load_hash(root: Path, sha256: str, what: str) -> bytes:
+    """The bytes stored under ``sha256``, checked against it (a complaint's screenshot uses this too);
+    ``what`` names the file in the refusal."""
     try:
-        data = path_for(root, attachment.sha256).read_bytes()
+        data = path_for(root, sha256).read_bytes()
     except (OSError, ValueError):
-        raise ReviewError(f"berkas lampiran #{attachment.id} tidak ditemukan di penyimpanan", "conflict") from None
-    if hashlib.sha256(data).hexdigest() != attachment.sha256:
-        raise ReviewError(f"berkas lampiran #{attachment.id} tidak cocok dengan sidik SHA-256 yang dicatat; "
-                          "periksa cadangan", "conflict")
+        raise ReviewError(f"{what} tidak ditemukan di penyimpanan", "conflict") from None
+    if hashlib.sha256(data).hexdigest() != sha256:
+        raise ReviewError(f"{what} tidak cocok dengan sidik SHA-256 yang dicatat; periksa cadangan", "conflict")
     return data
 
 

@@ -21,7 +21,7 @@ from netral.db.schema import Flag, Post
 from netral.models.classifier import Classifier
 from netral.models.registry import RegistryError, get_version
 from netral.settings import Settings
-from netral.vocabulary import OPEN_STATUSES
+from netral.vocabulary import OPEN_STATUSES, FlagSource
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +55,8 @@ def registry_loader(settings: Settings) -> Loader:
 
 
 def needs_drivers(flag: Flag) -> bool:
-    return flag.drivers_version != flag.model_version
+    """Only model flags have a score to explain; a complaint's flag has none."""
+    return flag.source == FlagSource.MODEL and flag.drivers_version != flag.model_version
 
 
 def compute_drivers(clf: Classifier, flags: list[Flag], texts: list[str]) -> None:
@@ -98,7 +99,7 @@ def explain_pending(factory: sessionmaker[Session], loader: Loader, *, statuses:
         with factory() as session:
             rows = list(session.execute(
                 select(Flag, Post.text).join(Post, Post.id == Flag.post_id)
-                .where(Flag.id > last_id, Flag.status.in_(statuses),
+                .where(Flag.id > last_id, Flag.status.in_(statuses), Flag.source == FlagSource.MODEL,
                        or_(Flag.drivers_version.is_(None), Flag.drivers_version != Flag.model_version))
                 .order_by(Flag.id).limit(page_size)))
             if not rows:

@@ -2,13 +2,13 @@
 
 The export is what a data subject (or the institution's data-protection officer on their behalf) asks
 for: the roster entry and handles, every stored post with its text and hash, the model's scores, the
-flags with their evidence, score history and human reviews, the reports, the cases that followed them
-(every step, the ASN's own responses included, and each attachment's name, type and sha256; the files
-themselves stay under ``var/attachments``), and every audit record that names one of those rows or the
-person's NIP (which includes the hashes of posts the retention purge
-deleted). It is personal data in bulk, so only an admin (or the local operator at the CLI) may make one,
-with a written reason, and the export itself is audited: who, when, why, what it counted and the
-sha256 of the document.
+flags with their evidence, score history and human reviews, the complaints about them, the reports, the
+cases that followed them (every step, the ASN's own responses included, and each attachment's name, type
+and sha256; the files themselves stay under ``var/attachments``), and every audit record that names one
+of those rows or the person's NIP (or, for non-ASN staff, their staff number; this includes the hashes of
+posts the retention purge deleted). It is personal data in bulk, so only an admin (or the local operator
+at the CLI) may make one, with a written reason, and the export itself is audited: who, when, why, what it
+counted and the sha256 of the document.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from netral.db.schema import (
     Case,
     CaseAttachment,
     CaseStepRecord,
+    Complaint,
     Flag,
     FlagScoreHistory,
     Post,
@@ -39,6 +40,7 @@ from netral.db.schema import (
     User,
 )
 from netral.db.types import utcnow
+from netral.review.accounts import resolve
 from netral.review.errors import ReviewError
 from netral.review.roles import PRIVACY, require_role
 
@@ -75,9 +77,9 @@ def export_person(session: Session, nip: str, *, actor: User | None, reason: str
         raise ReviewError(f"alasan ekspor wajib diisi (minimal {MIN_REASON_CHARS} karakter), misalnya nomor "
                           "surat permintaan akses subjek data", "invalid")
     key = (nip or "").strip()
-    account = session.scalars(select(Account).where(Account.nip == key)).first() if key else None
-    if account is None:
-        raise ReviewError(f"NIP {key!r} tidak ada pada daftar ASN", "not_found")
+    if not key:
+        raise ReviewError("NIP (atau nomor pegawai non-ASN) wajib diisi", "not_found")
+    account = resolve(session, key)  # NIP / NI PPPK, or a non-ASN person's staff number
     now = now or utcnow()
     who = actor.username if actor is not None else "cli"
     document = _collect(session, account)
@@ -85,11 +87,11 @@ def export_person(session: Session, nip: str, *, actor: User | None, reason: str
     content = (json.dumps(document, ensure_ascii=False, indent=2, sort_keys=False, default=_json_default)
                + "\n").encode("utf-8")
     digest = hashlib.sha256(content).hexdigest()
-    counts = {name: len(document[name]) for name in ("handles", "posts", "scores", "flags", "reviews", "reports",
-                                                       "cases", "audit")}
+    counts = {name: len(document[name]) for name in ("handles", "posts", "scores", "flags", "reviews",
+                                                       "complaints", "reports", "cases", "audit")}
     audit.append(session, actor=who, action=EXPORT_ACTION, entity="account", entity_id=account.id,
-                 after={"nip": account.nip, "counts": counts, "sha256": digest}, reason=why)
-    return PersonExport(account.nip, content, digest, counts)
+                 after={"nip": account.identifier, "counts": counts, "sha256": digest}, reason=why)
+    return PersonExport(account.identifier, content, digest, counts)
 
 
 def _collect(session: Session, account: Account) -> dict[str, Any]:
@@ -111,6 +113,8 @@ def _collect(session: Session, account: Account) -> dict[str, Any]:
                             .where(CaseStepRecord.case_id.in_(case_ids)).order_by(CaseStepRecord.id)).all()
     files = list(session.scalars(select(CaseAttachment).where(CaseAttachment.case_id.in_(case_ids))
                                  .order_by(CaseAttachment.id)))
+    complaints = session.execute(select(Complaint, User.username).join(User, User.id == Complaint.recorded_by)
+                                 .where(Complaint.account_id == account.id).order_by(Complaint.id)).all()
     return {
         "account": _row(account),
         "handles": [_row(h) for h in sorted(account.handles, key=lambda h: h.id)],
@@ -118,6 +122,7 @@ def _collect(session: Session, account: Account) -> dict[str, Any]:
         "scores": [_row(s) for s in scores],
         "flags": [{**_row(f), "score_history": [_row(h) for h in history if h.flag_id == f.id]} for f in flags],
         "reviews": [{**_row(r), "reviewer": name, "reviewer_role": role} for r, name, role in reviews],
+        "complaints": [{**_row(c), "recorded_by_username": name} for c, name in complaints],
         "reports": [{**_row(r), "created_by_username": name} for r, name in reports],
         "cases": [{**_row(c), "steps": [{**_row(step), "recorded_by_username": name,
                                          "attachments": [_row(f) for f in files if f.step_id == step.id]}
@@ -135,7 +140,7 @@ def _audit_mentions(session: Session, account: Account) -> list[AuditRecord]:
                   .join(Post, Post.id == Flag.post_id).where(own_posts))
     case_ids = (select(cast(Case.id, String)).join(Report, Report.id == Case.report_id)
                 .join(Flag, Flag.id == Report.flag_id).join(Post, Post.id == Flag.post_id).where(own_posts))
-    nip = account.nip
+    nip = account.identifier  # the NIP, or a non-ASN person's staff number
     stmt = select(AuditRecord).where(or_(
         (AuditRecord.entity == "account") & (AuditRecord.entity_id == str(account.id)),
         (AuditRecord.entity == "post") & AuditRecord.entity_id.in_(post_ids),

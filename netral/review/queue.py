@@ -1,5 +1,9 @@
 """The review queue: listing, filtering and claiming flags.
 
+Model flags and complaint flags (``flags.source``) share the queue. Complaints come first: someone
+outside brought them and waits for an answer, and they carry no score that could place them among the
+model's flags.
+
 A claim is a lease: the reviewer who claims a flag is the only one who may decide it until the lease
 expires, so two people never review the same post at once. Claiming must be atomic across processes:
 PostgreSQL locks the row (``FOR UPDATE SKIP LOCKED``), SQLite relies on a conditional UPDATE whose
@@ -11,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
-from sqlalchemy import Select, func, or_, select, update
+from sqlalchemy import Select, case, func, or_, select, update
 from sqlalchemy.orm import Session, joinedload
 
 from netral import audit
@@ -20,11 +24,14 @@ from netral.db.types import utcnow
 from netral.review.errors import ReviewError
 from netral.review.roles import FIRST_REVIEW, require_role
 from netral.settings import Settings
-from netral.vocabulary import OPEN_STATUSES, FlagStatus, ReviewDecision, ReviewStage
+from netral.vocabulary import OPEN_STATUSES, FlagSource, FlagStatus, ReviewDecision, ReviewStage
 
-__all__ = ["OPEN_STATUSES", "STATUSES"]  # re-exported for the pages
+__all__ = ["OPEN_STATUSES", "SOURCES", "STATUSES"]  # re-exported for the pages
 
 STATUSES: dict[str, str] = FlagStatus.labels()
+SOURCES: dict[str, str] = FlagSource.labels()
+# Complaints first, then the model's flags by score.
+QUEUE_ORDER = (case((Flag.source == FlagSource.COMPLAINT, 0), else_=1), Flag.partisan_score.desc(), Flag.id)
 
 
 @dataclass
@@ -36,6 +43,7 @@ class FlagFilter:
     unit: str | None = None
     category: str | None = None
     platform: str | None = None
+    source: str | None = None
     date_from: date | None = None
     date_to: date | None = None
 
@@ -59,6 +67,8 @@ def _base_query(flt: FlagFilter) -> Select[tuple[Flag]]:
         stmt = stmt.where(Account.unit == flt.unit)
     if flt.platform:
         stmt = stmt.where(Post.platform == flt.platform)
+    if flt.source:
+        stmt = stmt.where(Flag.source == flt.source)
     if flt.date_from:
         stmt = stmt.where(Post.created_at >= datetime.combine(flt.date_from, time.min, UTC))
     if flt.date_to:
@@ -69,7 +79,7 @@ def _base_query(flt: FlagFilter) -> Select[tuple[Flag]]:
 def _matching(session: Session, flt: FlagFilter) -> list[Flag]:
     stmt = (_base_query(flt)
             .options(joinedload(Flag.post).joinedload(Post.account))
-            .order_by(Flag.partisan_score.desc(), Flag.id))
+            .order_by(*QUEUE_ORDER))
     flags = list(session.scalars(stmt).unique())
     if flt.category:
         # Categories live in a JSON column whose query syntax differs per database; the queue is small
@@ -79,11 +89,12 @@ def _matching(session: Session, flt: FlagFilter) -> list[Flag]:
 
 
 def list_flags(session: Session, flt: FlagFilter, *, limit: int = 50, offset: int = 0) -> list[Flag]:
-    """Flags matching the filter, highest score first (the most likely violations are read first)."""
+    """Flags matching the filter: complaints first, then highest score first (the most likely violations
+    are read first)."""
     if not flt.category:
         stmt = (_base_query(flt)
                 .options(joinedload(Flag.post).joinedload(Post.account))
-                .order_by(Flag.partisan_score.desc(), Flag.id).limit(limit).offset(offset))
+                .order_by(*QUEUE_ORDER).limit(limit).offset(offset))
         return list(session.scalars(stmt).unique())
     return _matching(session, flt)[offset:offset + limit]
 

@@ -32,6 +32,7 @@ from netral.db.schema import DbPolicy, Flag, Report, Review, User
 from netral.db.types import utcnow
 from netral.localtime import WIB
 from netral.review import cases, present
+from netral.review.accounts import describe
 from netral.review.decisions import BEHAVIOURS, CATEGORIES, DECISIONS
 from netral.review.errors import ReviewError
 from netral.review.legal_basis import BEHAVIOUR_TRACKS, bawaslu_laws
@@ -40,7 +41,15 @@ from netral.review.queue import STATUSES, get_flag
 from netral.review.roles import ISSUE_REPORT, READ_REPORTS, require_role
 from netral.review.zones import zone_book
 from netral.settings import DEFAULT_ELECTIONS_DIR, DEFAULT_LETTERHEAD, Settings
-from netral.vocabulary import Category, FlagStatus, PostKind, ReviewDecision, ReviewStage
+from netral.vocabulary import (
+    Category,
+    ComplaintSource,
+    FlagSource,
+    FlagStatus,
+    PostKind,
+    ReviewDecision,
+    ReviewStage,
+)
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 NUMBER_PREFIX = "NTR"
@@ -48,6 +57,10 @@ TEMPLATE = "report.html"
 # Reports issued before migration 0012 have no ``issued_with``; they were rendered with one of these (frozen)
 # templates, newest first: v2 after the glossary change, v1 before it. The stored hash tells which.
 LEGACY_TEMPLATES = ("report_v2.html", "report_v1.html")
+# Earlier contents of the live template, frozen when it changed: a report whose ``issued_with`` names
+# ``report.html`` was rendered with it or with one of these (the stored hash tells which). v3: before the
+# roster fields and complaints (migration 0014).
+EARLIER_LIVE_TEMPLATES = ("report_v3.html",)
 
 _env = Environment(loader=FileSystemLoader(TEMPLATES_DIR), autoescape=select_autoescape(["html"]),
                    trim_blocks=True, lstrip_blocks=True)
@@ -135,12 +148,20 @@ def build_context(flag: Flag, *, number: str, created_at: datetime, created_by: 
     election_type = setup.get("election_type")
     show_pemilu, show_pilkada = bawaslu_laws(election_type)
     track = BEHAVIOUR_TRACKS.get(first["behaviour"] or "") if first else None
+    complaint = flag.complaint
     return {
         "number": number,
         "created_at": created_at,
         "created_by": created_by.full_name or created_by.username,
         "asn": {"nip": account.nip, "name": account.name, "unit": account.unit, "position": account.position,
-                "handles": [f"{h.platform}: @{h.handle}" for h in account.handles]},
+                "handles": [f"{h.platform}: @{h.handle}" for h in account.handles], **describe(account)},
+        "source": flag.source,
+        "source_label": FlagSource.label_of(flag.source),
+        "complaint": None if complaint is None else {
+            "source_label": ComplaintSource.label_of(complaint.source), "complainant": complaint.complainant,
+            "link": complaint.link, "received_at": complaint.received_at,
+            "recorded_by": complaint.recorder.full_name or complaint.recorder.username,
+            "screenshot_sha256": complaint.screenshot_sha256, "screenshot_type": complaint.screenshot_type},
         "post": {"platform": post.platform, "kind": post.kind, "url": post.url, "author": post.author_handle,
                  "post_id": post.post_id, "created_at": post.created_at, "ingested_at": post.ingested_at,
                  "source": post.source, "sha256": post.content_sha256,
@@ -217,7 +238,12 @@ def render_existing(session: Session, report: Report) -> str:
     context = build_context(flag, number=report.number, created_at=report.created_at, created_by=creator,
                             issued_with=report.issued_with)
     if report.issued_with:
-        return render_html(context, _template_of(report.issued_with))
+        name = _template_of(report.issued_with)
+        html = render_html(context, name)
+        if name != TEMPLATE or sha256_text(html) == report.content_sha256:
+            return html
+        earlier = (render_html(context, old) for old in EARLIER_LIVE_TEMPLATES)
+        return next((other for other in earlier if sha256_text(other) == report.content_sha256), html)
     # Issued before migration 0012: the legacy template whose rendering matches the stored hash, else the newest.
     renders = [render_html(context, name) for name in LEGACY_TEMPLATES]
     return next((html for html in renders if sha256_text(html) == report.content_sha256), renders[0])

@@ -21,7 +21,9 @@ confirmed, verified, reported
 The purge works in batches, each one transaction: for every post due it appends a ``post.purge`` audit
 record with the post's sha256, id, account and times, writes the permit the database triggers ask for
 (``post_deletions``, migration 0011), deletes the derived rows (scores; a dismissed flag, its score
-history and reviews) and the post. A ``kill -9`` loses at most the open batch, and a re-run picks up
+history and reviews; a dismissed complaint's row, migration 0014) and the post. A dismissed complaint's
+screenshot file is removed after its batch commits, unless another complaint still refers to it. A
+``kill -9`` loses at most the open batch, and a re-run picks up
 the posts still due, because what is due is computed from the data every time.
 """
 
@@ -38,10 +40,23 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from netral import audit
 from netral.db.engine import ensure_transaction
-from netral.db.schema import Account, Flag, FlagScoreHistory, Post, PostDeletion, Report, Review, Score, User
+from netral.db.schema import (
+    Account,
+    CaseAttachment,
+    Complaint,
+    Flag,
+    FlagScoreHistory,
+    Post,
+    PostDeletion,
+    Report,
+    Review,
+    Score,
+    User,
+)
 from netral.db.types import utcnow
 from netral.elections import Election
 from netral.localtime import zone
+from netral.review import attachments
 from netral.review.errors import ReviewError
 from netral.review.roles import PRIVACY, require_role
 from netral.settings import Settings
@@ -209,8 +224,9 @@ def purge(factory: sessionmaker[Session], settings: Settings, elections: Sequenc
                 result.by_class[c.due.retention.value] += 1
                 result.by_basis[c.due.basis.value if c.due.basis else ""] += 1
             if due and not dry_run:
-                _delete(session, due, who)
+                screenshots = _delete(session, due, who)
                 session.commit()
+                _remove_unreferenced(factory, settings, screenshots)
             else:
                 session.rollback()
             result.purged += len(due)
@@ -251,11 +267,16 @@ def _decide(session: Session, posts: Sequence[Post], windows: Sequence[ElectionW
     return out
 
 
-def _delete(session: Session, due: Sequence[_Candidate], actor: str) -> None:
-    """Audit record, permit, derived rows, post: the order the triggers of migration 0011 require."""
+def _delete(session: Session, due: Sequence[_Candidate], actor: str) -> list[tuple[str, str]]:
+    """Audit record, permit, derived rows, post: the order the triggers of migrations 0011 and 0014 require.
+
+    Returns the (SHA-256, type) of the screenshots of the complaints deleted, for removal after commit."""
     nips = dict(session.execute(select(Account.id, Account.nip)
                                 .where(Account.id.in_({c.post.account_id for c in due}))).all())
     flag_ids = [c.flag.id for c in due if c.flag is not None]
+    complaints = {c.flag_id: c for c in session.scalars(select(Complaint).where(Complaint.flag_id.in_(flag_ids)))}
+    files = [(c.screenshot_sha256, c.screenshot_type) for c in complaints.values()
+             if c.screenshot_sha256 and c.screenshot_type]
     review_counts = dict(session.execute(select(Review.flag_id, func.count()).where(Review.flag_id.in_(flag_ids))
                                          .group_by(Review.flag_id)).all())
     for c in due:
@@ -267,11 +288,21 @@ def _delete(session: Session, due: Sequence[_Candidate], actor: str) -> None:
         if c.flag is not None:
             before["flag"] = {"id": c.flag.id, "status": c.flag.status, "election": c.flag.election,
                               "reviews": review_counts.get(c.flag.id, 0)}
+            complaint = complaints.get(c.flag.id)
+            if complaint is not None:
+                before["complaint"] = {"id": complaint.id, "source": complaint.source,
+                                       "received_at": _iso(complaint.received_at),
+                                       "screenshot_sha256": complaint.screenshot_sha256}
         record = audit.append(session, actor=actor, action=PURGE_ACTION, entity="post", entity_id=p.id,
                               before=before, after={"deleted": True, **c.due.as_json()}, reason=c.due.describe())
         session.add(PostDeletion(post_id=p.id, content_sha256=p.content_sha256, audit_id=record.id))
         session.flush()
     post_ids = [c.post.id for c in due]
+    if complaints:
+        session.execute(delete(Complaint).where(Complaint.id.in_([c.id for c in complaints.values()]))
+                        .execution_options(synchronize_session=False))
+        for complaint in complaints.values():
+            session.expunge(complaint)
     if flag_ids:
         session.execute(delete(FlagScoreHistory).where(FlagScoreHistory.flag_id.in_(flag_ids)))
         session.execute(delete(Review).where(Review.flag_id.in_(flag_ids)))
@@ -286,6 +317,24 @@ def _delete(session: Session, due: Sequence[_Candidate], actor: str) -> None:
     if deleted != len(post_ids):  # cannot happen while the rows are locked; refuse rather than half-do
         raise ReviewError(f"penghapusan retensi: {deleted} dari {len(post_ids)} unggahan terhapus; dibatalkan",
                           "conflict")
+    return files
+
+
+def _remove_unreferenced(factory: sessionmaker[Session], settings: Settings, files: Sequence[tuple[str, str]]) -> None:
+    """Delete the screenshot files no remaining complaint refers to (after the batch committed: a crash
+    before this leaves an unreferenced file, never a complaint without its file)."""
+    if not files:
+        return
+    hashes = [sha for sha, _ in files]
+    with factory() as session:  # the storage is shared: a case attachment with the same bytes keeps the file
+        still = {*session.scalars(select(Complaint.screenshot_sha256).where(Complaint.screenshot_sha256.in_(hashes))),
+                 *session.scalars(select(CaseAttachment.sha256).where(CaseAttachment.sha256.in_(hashes)))}
+    for sha, _media_type in files:
+        if sha not in still:
+            try:
+                attachments.path_for(settings.attachments_dir, sha).unlink(missing_ok=True)
+            except (OSError, ValueError):
+                continue  # left on disk: unreferenced, and removable by hand
 
 
 def kept_by_status(session: Session, bound: dt.datetime) -> dict[str, int]:

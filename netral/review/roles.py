@@ -22,6 +22,12 @@ MANAGE_USERS = frozenset({Role.ADMIN})
 # Exporting everything held about one ASN, and deleting posts past retention: admins only (UU PDP).
 PRIVACY = frozenset({Role.ADMIN})
 MANAGE_ELECTIONS = frozenset({Role.ADMIN})  # the election configs page (the files are edited on the server)
+# The roster: analysts import it and supervisors read it; taking someone out of monitoring (deactivation)
+# is an administrator's decision, because it could also be used to shield a person.
+READ_ROSTER = frozenset({Role.ANALYST, Role.SUPERVISOR, Role.ADMIN})
+MANAGE_ROSTER = frozenset({Role.ADMIN})
+# Complaints (pengaduan) are recorded by the staff who work cases; the flag then follows the usual review.
+RECORD_COMPLAINT = frozenset({Role.REVIEWER, Role.SUPERVISOR, Role.ADMIN})
 
 # Cases after the report. Everyone who works the queue may read a case (reviewers record responses and
 # BAPs in it); the admin reads but decides nothing, because that role creates accounts and a decision

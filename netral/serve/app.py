@@ -19,12 +19,14 @@ from netral.serve import (
     routes_api_cases,
     routes_auth,
     routes_cases,
+    routes_complaints,
     routes_dashboard,
     routes_docs,
     routes_elections,
     routes_privacy,
     routes_reports,
     routes_review,
+    routes_roster,
     routes_training,
 )
 from netral.serve.deps import make_templates
@@ -63,7 +65,8 @@ def create_app(settings: Settings | None = None, *,
     errors.install(app)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     for module in (routes_auth, routes_review, routes_reports, routes_cases, routes_dashboard, routes_admin,
-                   routes_privacy, routes_elections, routes_training, routes_api, routes_api_cases, routes_docs):
+                   routes_privacy, routes_elections, routes_training, routes_roster, routes_complaints, routes_api,
+                   routes_api_cases, routes_docs):
         app.include_router(module.router)
 
     @app.get("/healthz", include_in_schema=False)

@@ -19,7 +19,7 @@ from netral.review.queue import STATUSES
 from netral.review.roles import ROLES
 from netral.serve.security import csrf_token
 from netral.settings import Settings
-from netral.vocabulary import Category, PostKind, TrainRunState
+from netral.vocabulary import Category, ComplaintSource, EmploymentType, FlagSource, PostKind, TrainRunState
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 # Ids and page numbers are bounded before they reach the database: an integer wider than the column
@@ -50,7 +50,9 @@ def make_templates() -> Jinja2Templates:
                        status_label=lambda s: STATUSES.get(s, s), role_label=lambda r: ROLES.get(r, r),
                        # Stored codes (SUPPORT, share, running) are English identifiers; pages show labels.
                        category_label=Category.label_of, kind_label=PostKind.label_of,
-                       train_state_label=TrainRunState.label_of)
+                       train_state_label=TrainRunState.label_of,
+                       employment_label=EmploymentType.label_of, flag_source_label=FlagSource.label_of,
+                       complaint_source_label=ComplaintSource.label_of)
     return Jinja2Templates(env=env)
 
 

@@ -18,7 +18,7 @@ from starlette.responses import Response
 
 from netral.db.schema import AuditRecord, Flag, Report, User
 from netral.db.types import utcnow
-from netral.review import decisions, drivers, present, queue
+from netral.review import accounts, complaints, decisions, drivers, present, queue
 from netral.review.errors import ReviewError
 from netral.review.roles import FIRST_REVIEW, ISSUE_REPORT, SECOND_REVIEW
 from netral.review.zones import zone_book
@@ -41,7 +41,7 @@ def _date(value: str | None) -> date | None:
 
 @router.get("/queue")
 def queue_page(request: Request, status: str = "open", election: str = "", unit: str = "", category: str = "",
-               platform: str = "", date_from: str = "", date_to: str = "", page: PageNo = 1,
+               platform: str = "", source: str = "", date_from: str = "", date_to: str = "", page: PageNo = 1,
                user: User = Depends(reviewers), db: Session = Depends(get_db)) -> Response:
     statuses: tuple[str, ...]
     if status == "open":
@@ -51,7 +51,8 @@ def queue_page(request: Request, status: str = "open", election: str = "", unit:
     else:
         statuses = (status,) if status in queue.STATUSES else queue.OPEN_STATUSES
     flt = queue.FlagFilter(statuses=statuses, election=election or None, unit=unit or None,
-                           category=category or None, platform=platform or None, date_from=_date(date_from),
+                           category=category or None, platform=platform or None,
+                           source=source if source in queue.SOURCES else None, date_from=_date(date_from),
                            date_to=_date(date_to))
     page = max(page, 1)
     total = queue.count_flags(db, flt)
@@ -64,12 +65,12 @@ def queue_page(request: Request, status: str = "open", election: str = "", unit:
              "claimed": queue.claim_active(f, now), "claimant": claimants.get(f.claimed_by or -1),
              "mine": f.claimed_by == user.id, "snippet": f.post.text[:220]} for f in flags]
     filters = {"status": status, "election": election, "unit": unit, "category": category, "platform": platform,
-               "date_from": date_from, "date_to": date_to}
+               "source": source, "date_from": date_from, "date_to": date_to}
     query = urlencode({k: v for k, v in filters.items() if v})
     return render(request, "queue.html", {
         "rows": rows, "total": total, "page": page, "pages": max((total + size - 1) // size, 1),
         "filters": filters, "filter_query": query, "facets": queue.facets(db), "counts": queue.status_counts(db),
-        "categories": decisions.CATEGORIES, "statuses": queue.STATUSES,
+        "categories": decisions.CATEGORIES, "statuses": queue.STATUSES, "sources": queue.SOURCES,
     }, user=user)
 
 
@@ -102,8 +103,13 @@ def _flag_context(db: Session, flag: Flag, user: User, tz: str) -> dict[str, Any
     block = decisions.second_review_block(flag, user)
     model_categories = sorted(((k, float(v)) for k, v in (flag.categories or {}).items()
                                if isinstance(v, int | float)), key=lambda kv: -kv[1])
+    account = post.account
     return {
-        "flag": flag, "post": post, "account": post.account, "handles": post.account.handles,
+        "flag": flag, "post": post, "account": account, "handles": account.handles,
+        "asn": accounts.describe(account),
+        "superior": accounts.superiors(db, [account]).get(account.superior_nip or ""),
+        "complaint": flag.complaint, "complaint_sources": complaints.SOURCES, "flag_sources": queue.SOURCES,
+        "related": complaints.related_posts(db, flag.complaint) if flag.complaint else [],
         "segments": present.segments(post.text, flag.evidence), "evidence": flag.evidence or [],
         "url": present.safe_url(post.url), "claimant": claimant, "claimed": claimed,
         "mine": flag.claimed_by == user.id,

@@ -1,7 +1,8 @@
 """Reviewers' decisions as labelled cases for retraining.
 
 A flag people confirmed is a positive with the reviewer's category; a flag they dismissed is a
-hard negative (the model was confident and wrong). Flags still in review teach nothing yet.
+hard negative (the model was confident and wrong). Flags still in review teach nothing yet, and
+neither do complaint flags: their text is the complainant's account, not a post of the ASN.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from netral.db.schema import Flag
 from netral.training.data import Example
-from netral.vocabulary import CATEGORIES, FlagStatus, ReviewDecision, ReviewStage
+from netral.vocabulary import CATEGORIES, FlagSource, FlagStatus, ReviewDecision, ReviewStage
 
 POSITIVE = (FlagStatus.CONFIRMED, FlagStatus.VERIFIED, FlagStatus.REPORTED)
 NEGATIVE = (FlagStatus.DISMISSED,)
@@ -19,7 +20,7 @@ NEGATIVE = (FlagStatus.DISMISSED,)
 
 def decided_examples(session: Session) -> list[Example]:
     flags = session.scalars(
-        select(Flag).where(Flag.status.in_(POSITIVE + NEGATIVE))
+        select(Flag).where(Flag.status.in_(POSITIVE + NEGATIVE), Flag.source == FlagSource.MODEL)
         .options(selectinload(Flag.post), selectinload(Flag.reviews)).order_by(Flag.id)
     )
     out = []

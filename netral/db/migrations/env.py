@@ -12,9 +12,12 @@ target_metadata = Base.metadata
 
 
 def run_migrations_online() -> None:
+    """One transaction per migration: a migration that copies a SQLite table must switch foreign keys off
+    first, and SQLite ignores that switch inside an open transaction (see 0014)."""
     engine = make_engine(config.get_main_option("sqlalchemy.url") or "")
     with engine.connect() as connection:
-        context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True)
+        context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True,
+                          transaction_per_migration=True)
         with context.begin_transaction():
             context.run_migrations()
     engine.dispose()
