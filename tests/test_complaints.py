@@ -481,3 +481,27 @@ def test_privacy_export_lists_complaints_and_finds_non_asn_staff(env: Env) -> No
         staff = privacy.export_person(s, "PPNPN-9", actor=admin, reason="Permintaan akses subjek data no. 13/2026")
         assert staff.nip == "PPNPN-9" and json.loads(staff.content)["account"]["employment_type"] == "non_asn"
         s.commit()
+
+
+def test_reports_issued_before_the_roster_fields_still_verify(env: Env) -> None:
+    """report.html gained the roster fields and the complaint section; a report issued with its earlier
+    contents (frozen as report_v3.html) must still re-render to the bytes whose hash was stored."""
+    with env.factory() as s:
+        rina, sari, tono = (_user(s, env.ids, name) for name in ("rina", "sari", "tono"))
+        queue.claim(s, env.ids["flag"], rina, env.settings)
+        decisions.confirm(s, env.ids["flag"], rina, category="SUPPORT", behaviour="kampanye_daring", reason=REASON,
+                          settings=env.settings)
+        decisions.verify(s, env.ids["flag"], sari, reason="Benar, dukungan terbuka.")
+        rendered = reports.create_report(s, env.ids["flag"], tono)
+        s.commit()
+        issued = rendered.report
+        assert "Pangkat/golongan" in rendered.html and "Jenis kepegawaian" in rendered.html
+        context = reports.build_context(s.get(Flag, env.ids["flag"]), number=issued.number,  # type: ignore[arg-type]
+                                        created_at=issued.created_at, created_by=tono, issued_with=issued.issued_with)
+        earlier = reports.render_html(context, "report_v3.html")
+        assert earlier != rendered.html and "Pangkat/golongan" not in earlier
+        as_issued_then = Report(flag_id=issued.flag_id, number=issued.number, created_by=issued.created_by,
+                                created_at=issued.created_at, content_sha256=reports.sha256_text(earlier),
+                                issued_with=issued.issued_with)
+        assert reports.render_existing(s, as_issued_then) == earlier
+        assert reports.render_existing(s, issued) == rendered.html
