@@ -385,13 +385,13 @@ def test_cli_complaint_add_and_list(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     from typer.testing import CliRunner
 
     from netral.cli import app
-    from netral.db.engine import get_engine
+    from netral.db.engine import clear_engines
     from netral.settings import get_settings
 
     monkeypatch.setenv("NETRAL_DATA_DIR", str(tmp_path / "var"))
     monkeypatch.delenv("NETRAL_DATABASE_URL", raising=False)
     get_settings.cache_clear()
-    get_engine.cache_clear()
+    clear_engines()
     runner = CliRunner()
     try:
         assert runner.invoke(app, ["db", "upgrade"]).exit_code == 0
@@ -415,7 +415,7 @@ def test_cli_complaint_add_and_list(tmp_path: Path, monkeypatch: pytest.MonkeyPa
             assert complaint.screenshot_type == "image/png" and complaint.recorder.username == "rina"
     finally:
         get_settings.cache_clear()
-        get_engine.cache_clear()
+        clear_engines()
 
 
 # --- retention and the person's data export -----------------------------------------------------------

@@ -288,13 +288,13 @@ def test_cli_roster_deactivate_list_and_reactivate(tmp_path, monkeypatch) -> Non
     from typer.testing import CliRunner
 
     from netral.cli import app
-    from netral.db.engine import get_engine
+    from netral.db.engine import clear_engines
     from netral.settings import get_settings
 
     monkeypatch.setenv("NETRAL_DATA_DIR", str(tmp_path / "var"))
     monkeypatch.delenv("NETRAL_DATABASE_URL", raising=False)
     get_settings.cache_clear()
-    get_engine.cache_clear()
+    clear_engines()
     runner = CliRunner()
     try:
         assert runner.invoke(app, ["db", "upgrade"]).exit_code == 0
@@ -315,4 +315,4 @@ def test_cli_roster_deactivate_list_and_reactivate(tmp_path, monkeypatch) -> Non
         assert unknown.exit_code == 1 and "tidak ada di daftar ASN" in unknown.output
     finally:
         get_settings.cache_clear()
-        get_engine.cache_clear()
+        clear_engines()
