@@ -27,6 +27,7 @@ from netral.models.optimised import (
     Artefact,
     CheckSet,
     export_artefact,
+    f1_score,
     sha256_file,
 )
 from netral.models.registry import ModelVersion
@@ -103,11 +104,9 @@ def labelled_set(settings: Settings, name: str) -> tuple[list[str], np.ndarray]:
 
 
 def f1(y: np.ndarray, pred: np.ndarray) -> tuple[float, float]:
-    """(F1, recall) of the positive class."""
-    tp = float(np.sum(pred & y))
-    fp, fn = float(np.sum(pred & ~y)), float(np.sum(~pred & y))
-    recall = tp / (tp + fn) if tp + fn else 0.0
-    return (2 * tp / (2 * tp + fp + fn) if tp else 0.0), recall
+    """(F1, recall) of the positive class; F1 as the int8 search judges it (``optimised.f1_score``)."""
+    tp, fn = float(np.sum(pred & y)), float(np.sum(~pred & y))
+    return f1_score(y, pred), (tp / (tp + fn) if tp + fn else 0.0)
 
 
 @dataclass
@@ -169,10 +168,11 @@ def check_quality(version: ModelVersion, settings: Settings, *, cross_history: S
 
 
 def check_sets(version: ModelVersion, settings: Settings, *, cross_history: Sequence[str] = (),
-               bench_n: int = 1000) -> list[CheckSet]:
+               bench_n: int = 1000, fp32: Classifier | None = None) -> list[CheckSet]:
     """What an int8 candidate must score like fp32: the bench posts (decisions) and each evaluation set (F1),
-    prepared as the model sees them (the cross-election set with its own election's masking)."""
-    fp32 = load_classifier(version, settings, backend="fp32")
+    prepared as the model sees them (the cross-election set with its own election's masking). ``fp32`` is the
+    caller's fp32 classifier of ``version``, if it has one loaded already."""
+    fp32 = fp32 or load_classifier(version, settings, backend="fp32")
     posts = bench_posts(settings, bench_n)
     checks = [CheckSet("bench", [fp32.prepare(t) for t in posts], fp32.probabilities(posts)[:, 0])]
     for name in EVAL_SETS:
@@ -214,7 +214,7 @@ def export_version(version: ModelVersion, settings: Settings, *, calibration_n: 
     calibration = calibration or bench_posts(settings, calibration_n)
     reference = clf.probabilities(calibration)
     note = f"{len(files)} file: pools ({settings.pools_dir.name}) + data berlabel"
-    checks = check_sets(version, settings, cross_history=cross_history)
+    checks = check_sets(version, settings, cross_history=cross_history, fp32=clf)
     return export_artefact(version, corpus_ids, [clf.prepare(t) for t in calibration], reference,
                            max_length=clf.max_length, threads=settings.torch_threads, corpus_note=note,
                            checks=checks, max_steps=max_steps)
