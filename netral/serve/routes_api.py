@@ -60,7 +60,8 @@ class IngestOut(BaseModel):
     rejections: list[RejectionOut]
 
 
-def _bearer_user(credentials: HTTPAuthorizationCredentials | None, db: Session) -> User:
+def bearer_user(credentials: HTTPAuthorizationCredentials | None, db: Session) -> User:
+    """The token's owner, or 401 with a Bearer challenge: one check for every token-authenticated route."""
     unauthorized = HTTPException(status_code=401, detail="token API tidak ada atau tidak valid",
                                  headers={"WWW-Authenticate": "Bearer"})
     if credentials is None or credentials.scheme.lower() != "bearer":
@@ -73,7 +74,7 @@ def _bearer_user(credentials: HTTPAuthorizationCredentials | None, db: Session) 
 
 def token_user(credentials: HTTPAuthorizationCredentials | None = Depends(bearer),
                db: Session = Depends(get_db)) -> User:
-    user = _bearer_user(credentials, db)
+    user = bearer_user(credentials, db)
     if user.role not in PUSH_POSTS:
         raise HTTPException(status_code=403, detail="peran pemilik token tidak boleh mengirim unggahan")
     return user
@@ -81,7 +82,7 @@ def token_user(credentials: HTTPAuthorizationCredentials | None = Depends(bearer
 
 def complaint_user(credentials: HTTPAuthorizationCredentials | None = Depends(bearer),
                    db: Session = Depends(get_db)) -> User:
-    user = _bearer_user(credentials, db)
+    user = bearer_user(credentials, db)
     if user.role not in RECORD_COMPLAINT:
         raise HTTPException(status_code=403, detail="peran pemilik token tidak boleh mencatat pengaduan")
     return user

@@ -19,9 +19,8 @@ from sqlalchemy.orm import Session
 
 from netral.db.schema import Case, User
 from netral.review import cases
-from netral.review import users as user_service
 from netral.serve.deps import DbId, get_db, settings_of
-from netral.serve.routes_api import bearer
+from netral.serve.routes_api import bearer, bearer_user
 from netral.vocabulary import CaseBody, CaseStep, Sanction
 
 router = APIRouter(prefix="/api/cases", tags=["kasus"])
@@ -98,14 +97,7 @@ class CaseDetailOut(CaseOut):
 
 def api_user(credentials: HTTPAuthorizationCredentials | None = Depends(bearer), db: Session = Depends(get_db)) -> User:
     """The token's owner, whatever the role: what each role may do is decided by the service."""
-    if credentials is None or credentials.scheme.lower() != "bearer":
-        raise HTTPException(status_code=401, detail="token API tidak ada atau tidak valid",
-                            headers={"WWW-Authenticate": "Bearer"})
-    user = user_service.user_for_token(db, credentials.credentials)
-    if user is None:
-        raise HTTPException(status_code=401, detail="token API tidak ada atau tidak valid",
-                            headers={"WWW-Authenticate": "Bearer"})
-    return user
+    return bearer_user(credentials, db)
 
 
 async def step_body(request: Request) -> StepIn:
